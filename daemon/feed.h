@@ -1,0 +1,20 @@
+/* feed.h — the iCalendar feeds (SPEC.md section 3): all meetings, or one
+ * department's, as RFC 5545 text with the RFC 7986 feed properties. */
+#pragma once
+
+#include <stdint.h>
+
+#include "schedule.h"
+
+/* What the ledger knows of a meeting's history: its revision and when its
+ * definition last changed. */
+typedef struct FeedMeta {
+        int sequence;
+        int64_t modified;
+} FeedMeta;
+
+/* The feed for dept (NULL: all meetings). meta has one entry per meeting,
+ * or is NULL (sequence 0, modified at the start date). Caller frees. */
+char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *meta);
+/* The calendar's display name: "Joint meetings", "Joint meetings: Sales". */
+char *feed_title(const Config *c, const Department *dept);

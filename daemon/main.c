@@ -1,0 +1,302 @@
+/* main.c — the command line (SPEC.md section 2): check, export, preview.
+ * Exit status: 0 success, 1 the config or the work failed, 2 usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <time.h>
+
+#include "config.h"
+#include "feed.h"
+#include "fileio.h"
+#include "preview.h"
+#include "schedule.h"
+#include "suggest.h"
+#include "util.h"
+#include "version.h"
+
+enum { EXIT_WORK = 1, EXIT_USAGE = 2 };
+
+typedef struct Options {
+        const char *config, *department, *output, *from, *clock;
+        unsigned days;
+        double clock_rate;
+        bool json;
+        bool seen_days, seen_from, seen_json, seen_output, seen_department, seen_clock;
+} Options;
+
+static const char usage_text[] =
+        "Usage: tandem [-c FILE] COMMAND [OPTIONS]\n"
+        "\n"
+        "Keeps departments meeting: publishes their joint meetings as iCalendar\n"
+        "feeds and posts reminders to each department's team chat.\n"
+        "\n"
+        "Commands:\n"
+        "  check                       validate the config and summarize it\n"
+        "  export [--department ID] [-o PATH]\n"
+        "                              write the iCalendar feed (all meetings, or one\n"
+        "                              department's) to standard output or PATH\n"
+        "  preview [--from DATE] [--days N] [--department ID] [--json]\n"
+        "                              list the meetings in a window (default: the\n"
+        "                              next 14 days) with each department's local time\n"
+        "\n"
+        "Options:\n"
+        "  -c, --config FILE           the config file (default /etc/tandem/tandem.ini)\n"
+        "  -d, --department ID         one department only\n"
+        "  -o, --output PATH           export: write to PATH (atomically)\n"
+        "      --from DATE|INSTANT     preview: YYYY-MM-DD (midnight in [tandem] timezone)\n"
+        "                              or an RFC 3339 instant; default now\n"
+        "      --days N                preview: the window's length in days (default 14)\n"
+        "      --json                  preview: JSON instead of a table\n"
+        "  -h, --help                  this text\n"
+        "  -V, --version               the version\n"
+        "\n"
+        "Exit status: 0 success, 1 the config or the work failed, 2 usage error.\n";
+
+_printf_(1, 2) static int usage_error(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("tandem: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputs("\nTry 'tandem --help'.\n", stderr);
+        va_end(ap);
+        return EXIT_USAGE;
+}
+
+/* Loads and validates the config and builds the schedule, printing every
+ * problem as FILE:LINE. */
+static int load(const Options *o, Config **config, Schedule **schedule)
+{
+        Diags diags = {0};
+        int r = config_load(o->config, config, &diags);
+        if (r == 0) {
+                r = schedule_new(*config, schedule, &diags);
+                if (r < 0)
+                        *config = config_free(*config);
+        }
+        diag_print(&diags, stderr);
+        if (r == -EINVAL)
+                fprintf(stderr, "%s: %zu error%s\n", o->config, diags.n_errors, diags.n_errors == 1 ? "" : "s");
+        else if (r < 0)
+                fprintf(stderr, "tandem: cannot read %s: %s\n", o->config, strerror(-r));
+        diag_free(&diags);
+        return r;
+}
+
+static int find_department(const Config *c, const char *id, const Department **ret)
+{
+        *ret = NULL;
+        if (!id)
+                return 0;
+        *ret = config_department(c, id);
+        if (*ret)
+                return 0;
+        _cleanup_free_ const char **ids = xcalloc(c->n_departments + 1, sizeof(char *));
+        for (size_t i = 0; i < c->n_departments; i++)
+                ids[i] = c->departments[i].id;
+        const char *hint = suggest(id, ids);
+        fprintf(stderr, "tandem: no department \"%s\" in %s%s%s%s\n", id, c->path, hint ? " (did you mean \"" : "",
+                hint ? hint : "", hint ? "\"?)" : "");
+        return -ENOENT;
+}
+
+static const char *cadence_text(const Meeting *m, char *buf, size_t n)
+{
+        static const char *const days[8] = {NULL, "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+        static const char *const ords[5] = {"last", "first", "second", "third", "fourth"};
+        Buf b = {0};
+        if (m->cadence == CADENCE_RRULE)
+                buf_printf(&b, "rrule %s", m->rrule);
+        else if (m->cadence == CADENCE_MONTHLY && m->month_day)
+                buf_printf(&b, "monthly on day %d", m->month_day);
+        else if (m->cadence == CADENCE_MONTHLY)
+                buf_printf(&b, "monthly, %s %s", ords[m->month_ordinal < 0 ? 0 : m->month_ordinal],
+                           days[m->month_weekday]);
+        else {
+                buf_append(&b, m->interval == 1 ? "weekly" : m->interval == 2 ? "biweekly" : "");
+                if (m->interval > 2)
+                        buf_printf(&b, "every %u weeks", m->interval);
+                for (int i = 0, first = 1; i < 7; i++) {
+                        int wd = i == 6 ? 1 : i + 2;
+                        if (m->weekdays & (1u << wd)) {
+                                buf_printf(&b, "%s%s", first ? " on " : ", ", days[wd]);
+                                first = 0;
+                        }
+                }
+        }
+        snprintf(buf, n, "%s", b.s);
+        buf_free(&b);
+        return buf;
+}
+
+static int cmd_check(const Options *o)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(schedule_freep) Schedule *s = NULL;
+        if (load(o, &c, &s) < 0)
+                return EXIT_WORK;
+
+        int64_t now = time(NULL);
+        printf("%s: OK: %zu department%s, %zu meeting%s\n\n", c->path, c->n_departments,
+               c->n_departments == 1 ? "" : "s", c->n_meetings, c->n_meetings == 1 ? "" : "s");
+        printf("Departments:\n");
+        for (size_t i = 0; i < c->n_departments; i++) {
+                const Department *d = &c->departments[i];
+                printf("  %-16s %-24s %-22s %s\n", d->id, d->name, tz_name(d->zone), config_chat_names[d->chat]);
+        }
+        printf("\nMeetings:\n");
+        for (size_t i = 0; i < c->n_meetings; i++) {
+                const Meeting *m = &c->meetings[i];
+                char cad[256], when[64] = "no further occurrence";
+                Occurrence next;
+                if (schedule_next(s, m, now, &next)) {
+                        Wall w = tz_instant_to_wall(m->zone, next.start);
+                        snprintf(when, sizeof when, "next %04d-%02d-%02d %02d:%02d %s", w.date.year, w.date.month,
+                                 w.date.day, w.hour, w.minute, tz_abbrev(m->zone, next.start));
+                }
+                printf("  %-16s %s\n", m->id, m->title);
+                printf("  %-16s %s at %02d:%02d %s; %s\n", "", cadence_text(m, cad, sizeof cad), m->hour, m->minute,
+                       tz_name(m->zone), when);
+        }
+        printf("\nFeeds: all");
+        for (size_t i = 0; i < c->n_departments; i++)
+                printf(", %s", c->departments[i].id);
+        printf("\n");
+        return 0;
+}
+
+static int cmd_export(const Options *o)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(schedule_freep) Schedule *s = NULL;
+        const Department *dept;
+        if (load(o, &c, &s) < 0)
+                return EXIT_WORK;
+        if (find_department(c, o->department, &dept) < 0)
+                return EXIT_USAGE;
+
+        _cleanup_free_ char *text = feed_render(s, dept, NULL);
+        if (o->output) {
+                int r = fileio_write_atomic(o->output, text, strlen(text), 0644);
+                if (r < 0) {
+                        fprintf(stderr, "tandem: cannot write %s: %s\n", o->output, strerror(-r));
+                        return EXIT_WORK;
+                }
+                return 0;
+        }
+        if (fputs(text, stdout) == EOF || fflush(stdout) != 0) {
+                fprintf(stderr, "tandem: cannot write to standard output: %m\n");
+                return EXIT_WORK;
+        }
+        return 0;
+}
+
+static int parse_from(const Options *o, const Config *c, int64_t *from)
+{
+        Date d;
+        if (!o->from) {
+                *from = time(NULL);
+                return 0;
+        }
+        if (parse_date(o->from, &d) == 0) {
+                *from = tz_wall_to_instant(c->zone, (Wall){d, 0, 0, 0});
+                return 0;
+        }
+        return tz_parse_rfc3339(o->from, from);
+}
+
+static int cmd_preview(const Options *o)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(schedule_freep) Schedule *s = NULL;
+        const Department *dept;
+        int64_t from;
+        if (load(o, &c, &s) < 0)
+                return EXIT_WORK;
+        if (find_department(c, o->department, &dept) < 0)
+                return EXIT_USAGE;
+        if (parse_from(o, c, &from) < 0)
+                return usage_error("--from: expected YYYY-MM-DD or an RFC 3339 instant, got \"%s\"", o->from);
+
+        _cleanup_free_ Occurrence *occ = NULL;
+        size_t n = schedule_occurrences(s, from, from + (int64_t)o->days * 86400, dept, &occ);
+        if (o->json) {
+                if (preview_json(stdout, s, occ, n) < 0)
+                        return EXIT_WORK;
+        } else
+                preview_table(stdout, s, occ, n);
+        return fflush(stdout) == 0 ? 0 : EXIT_WORK;
+}
+
+static const struct {
+        const char *name;
+        int (*run)(const Options *o);
+} commands[] = {
+        {"check", cmd_check},
+        {"export", cmd_export},
+        {"preview", cmd_preview},
+};
+
+/* Options that only some commands take. */
+static int check_option_use(const char *cmd, const Options *o)
+{
+        bool preview = streq(cmd, "preview"), export = streq(cmd, "export");
+        if (o->seen_json && !preview)
+                return usage_error("--json is an option of preview");
+        if ((o->seen_from || o->seen_days) && !preview)
+                return usage_error("--from and --days are options of preview");
+        if (o->seen_output && !export)
+                return usage_error("-o is an option of export");
+        if (o->seen_department && !preview && !export)
+                return usage_error("--department is an option of export and preview");
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        enum { OPT_FROM = 256, OPT_DAYS, OPT_JSON };
+        static const struct option longopts[] = {
+                {"config", required_argument, NULL, 'c'},    {"department", required_argument, NULL, 'd'},
+                {"output", required_argument, NULL, 'o'},    {"from", required_argument, NULL, OPT_FROM},
+                {"days", required_argument, NULL, OPT_DAYS}, {"json", no_argument, NULL, OPT_JSON},
+                {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+                {NULL, 0, NULL, 0},
+        };
+        Options o = {.config = "/etc/tandem/tandem.ini", .days = 14};
+        int opt;
+
+        opterr = 0;
+        while ((opt = getopt_long(argc, argv, ":c:d:o:hV", longopts, NULL)) != -1) {
+                switch (opt) {
+                case 'c': o.config = optarg; break;
+                case 'd': o.department = optarg, o.seen_department = true; break;
+                case 'o': o.output = optarg, o.seen_output = true; break;
+                case OPT_FROM: o.from = optarg, o.seen_from = true; break;
+                case OPT_DAYS:
+                        if (parse_uint(optarg, 1, 3660, &o.days) < 0)
+                                return usage_error("--days: expected a number of days from 1 to 3660, got \"%s\"", optarg);
+                        o.seen_days = true;
+                        break;
+                case OPT_JSON: o.json = o.seen_json = true; break;
+                case 'h': fputs(usage_text, stdout); return 0;
+                case 'V': printf("tandem %s\n", TANDEM_VERSION); return 0;
+                case ':': return usage_error("%s needs a value", argv[optind - 1]);
+                default: return usage_error("unknown option \"%s\"", argv[optind - 1]);
+                }
+        }
+        if (optind >= argc)
+                return usage_error("missing command: check, export or preview");
+        if (optind + 1 < argc)
+                return usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+        const char *cmd = argv[optind];
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(cmd, commands[i].name)) {
+                        int r = check_option_use(cmd, &o);
+                        return r ? r : commands[i].run(&o);
+                }
+        const char *names[ELEMENTSOF(commands) + 1] = {0};
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                names[i] = commands[i].name;
+        const char *hint = suggest(cmd, names);
+        return usage_error("unknown command \"%s\"%s%s%s", cmd, hint ? " (did you mean \"" : "", hint ? hint : "",
+                           hint ? "\"?)" : "");
+}

@@ -1,0 +1,11 @@
+/* preview.h — `tandem preview`: the schedule as a person reads it, or as
+ * JSON for programs (SPEC.md section 2). */
+#pragma once
+
+#include <stdio.h>
+
+#include "schedule.h"
+
+void preview_table(FILE *out, const Schedule *s, const Occurrence *occ, size_t n);
+/* Returns 0, or -EIO if writing failed. */
+int preview_json(FILE *out, const Schedule *s, const Occurrence *occ, size_t n);

@@ -1,0 +1,379 @@
+/* schedule.c — meetings to VEVENTs (RFC 5545 section 3.6.1) and the
+ * expansion of those VEVENTs into occurrences. */
+#include "schedule.h"
+
+#include <errno.h>
+
+#include "util.h"
+
+/* ------------------------------------------------------------------ */
+/* Reading a VEVENT back: DTSTART/DTEND with their zone                */
+
+/* A DATE-TIME property as (wall time, zone): TZID names the zone, a "Z"
+ * value is UTC. */
+static icaltimezone *prop_zone(icalproperty *p, Wall *wall)
+{
+        struct icaltimetype t = icalvalue_get_datetime(icalproperty_get_value(p));
+        icalparameter *tzid = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
+        *wall = wall_from_ical(t);
+        if (tzid)
+                return tz_lookup(icalparameter_get_tzid(tzid));
+        return icaltimezone_get_utc_timezone();
+}
+
+static int64_t prop_instant(icalproperty *p)
+{
+        Wall w;
+        icaltimezone *z = prop_zone(p, &w);
+        return tz_wall_to_instant(z, w);
+}
+
+int64_t schedule_first_start(icalcomponent *vevent)
+{
+        return prop_instant(icalcomponent_get_first_property(vevent, ICAL_DTSTART_PROPERTY));
+}
+
+static bool is_exdate(icalcomponent *vevent, Wall w)
+{
+        int64_t s = wall_to_seconds(w);
+        for (icalproperty *p = icalcomponent_get_first_property(vevent, ICAL_EXDATE_PROPERTY); p;
+             p = icalcomponent_get_next_property(vevent, ICAL_EXDATE_PROPERTY)) {
+                Wall x;
+                prop_zone(p, &x);
+                if (wall_to_seconds(x) == s)
+                        return true;
+        }
+        return false;
+}
+
+void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, Occurrence **ret,
+                     size_t *n, size_t *alloc)
+{
+        icalproperty *dtstart = icalcomponent_get_first_property(vevent, ICAL_DTSTART_PROPERTY);
+        icalproperty *dtend = icalcomponent_get_first_property(vevent, ICAL_DTEND_PROPERTY);
+        icalproperty *rrule = icalcomponent_get_first_property(vevent, ICAL_RRULE_PROPERTY);
+        Wall w0;
+        icaltimezone *zone = prop_zone(dtstart, &w0);
+        int64_t start0 = tz_wall_to_instant(zone, w0);
+        /* RFC 5545 section 3.8.5.3: with DTEND, every occurrence lasts the
+         * exact duration of the first. */
+        int64_t duration = prop_instant(dtend) - start0;
+
+        /* The rule yields wall times in DTSTART's zone; RFC 5545 counts
+         * DTSTART itself as the first occurrence. */
+        icalrecur_iterator *it = icalrecur_iterator_new(icalproperty_get_rrule(rrule), wall_to_ical(w0));
+        if (!it)
+                return;
+        for (struct icaltimetype t = icalrecur_iterator_next(it); !icaltime_is_null_time(t);
+             t = icalrecur_iterator_next(it)) {
+                Wall w = wall_from_ical(t);
+                int64_t start = tz_wall_to_instant(zone, w);
+                if (start >= to)
+                        break;
+                if (start < from || is_exdate(vevent, w))
+                        continue;
+                GROW(*ret, *n, *alloc);
+                (*ret)[(*n)++] = (Occurrence){m, start, start + duration};
+        }
+        icalrecur_iterator_free(it);
+}
+
+static int occurrence_cmp(const void *a, const void *b)
+{
+        const Occurrence *x = a, *y = b;
+        if (x->start != y->start)
+                return x->start < y->start ? -1 : 1;
+        return x->meeting < y->meeting ? -1 : x->meeting > y->meeting;
+}
+
+size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const Department *dept,
+                            Occurrence **ret)
+{
+        Occurrence *v = NULL;
+        size_t n = 0, alloc = 0;
+        for (size_t i = 0; i < s->n_events; i++) {
+                const Meeting *m = &s->config->meetings[i];
+                if (dept && !meeting_has_department(m, dept))
+                        continue;
+                schedule_expand(s->events[i], m, from, to, &v, &n, &alloc);
+        }
+        qsort(v, n, sizeof(*v), occurrence_cmp);
+        *ret = v;
+        return n;
+}
+
+bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence *ret)
+{
+        size_t i = (size_t)(m - s->config->meetings);
+        /* Look ahead a year at a time: rules as sparse as "every February
+         * 29th" still answer quickly, and "never again" ends at 2200. */
+        for (int64_t lo = from; lo < 7258118400; lo += 366 * 86400) {
+                Occurrence *v = NULL;
+                size_t n = 0, alloc = 0;
+                schedule_expand(s->events[i], m, lo, lo + 366 * 86400, &v, &n, &alloc);
+                if (n > 0) {
+                        *ret = v[0];
+                        free(v);
+                        return true;
+                }
+                free(v);
+        }
+        return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building a VEVENT                                                   */
+
+static const char *const byday_names[8] = {NULL, "SU", "MO", "TU", "WE", "TH", "FR", "SA"};
+
+typedef struct Build {
+        const Config *config;
+        const Meeting *meeting;
+        Diags *diags;
+} Build;
+
+_printf_(3, 4) static void build_error(Build *b, const char *key, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        diag_error(b->diags, b->config->path, config_line(b->meeting->src, key), "[meeting:%s] %s: %s",
+                   b->meeting->id, key, msg);
+}
+
+/* The cadence as an RRULE value, before UNTIL is added. */
+static char *rule_text(const Meeting *m)
+{
+        Buf b = {0};
+        switch (m->cadence) {
+        case CADENCE_WEEKLY:
+                buf_append(&b, "FREQ=WEEKLY");
+                if (m->interval > 1)
+                        buf_printf(&b, ";INTERVAL=%u", m->interval);
+                buf_append(&b, ";BYDAY=");
+                /* Monday first, as people read a week (and WKST=MO). */
+                for (int i = 0, first = 1; i < 7; i++) {
+                        int wd = i == 6 ? 1 : i + 2;
+                        if (m->weekdays & (1u << wd)) {
+                                buf_printf(&b, "%s%s", first ? "" : ",", byday_names[wd]);
+                                first = 0;
+                        }
+                }
+                buf_append(&b, ";WKST=MO");
+                break;
+        case CADENCE_MONTHLY:
+                if (m->month_day)
+                        buf_printf(&b, "FREQ=MONTHLY;BYMONTHDAY=%d", m->month_day);
+                else
+                        buf_printf(&b, "FREQ=MONTHLY;BYDAY=%d%s", m->month_ordinal, byday_names[m->month_weekday]);
+                break;
+        case CADENCE_RRULE:
+                buf_append(&b, m->rrule);
+                break;
+        }
+        return buf_steal(&b);
+}
+
+/* An rrule: cadence must be a rule libical understands, for meetings that
+ * happen at `time`, and bounded by `end` rather than its own UNTIL. */
+static int rule_check(Build *b, struct icalrecurrencetype *r)
+{
+        if (r->freq == ICAL_NO_RECURRENCE) {
+                build_error(b, "cadence", "\"%s\" is not a valid RFC 5545 RRULE value (like \"FREQ=MONTHLY;BYDAY=2WE\")",
+                            b->meeting->rrule);
+                return -EINVAL;
+        }
+        if (r->freq < ICAL_DAILY_RECURRENCE) {
+                build_error(b, "cadence", "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY: meetings happen once a day at most");
+                return -EINVAL;
+        }
+        if (r->by_hour[0] != ICAL_RECURRENCE_ARRAY_MAX || r->by_minute[0] != ICAL_RECURRENCE_ARRAY_MAX ||
+            r->by_second[0] != ICAL_RECURRENCE_ARRAY_MAX) {
+                build_error(b, "cadence", "BYHOUR, BYMINUTE and BYSECOND are not used: the meeting starts at \"time\"");
+                return -EINVAL;
+        }
+        if (!icaltime_is_null_time(r->until)) {
+                build_error(b, "cadence", "UNTIL is not used: set \"end = YYYY-MM-DD\" instead");
+                return -EINVAL;
+        }
+        if (r->rscale) {
+                build_error(b, "cadence", "RSCALE is not supported");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* The first wall time the rule yields from `start` + `time`, within end. */
+static bool rule_first(struct icalrecurrencetype r, Wall from, const Meeting *m, Wall *first)
+{
+        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(from));
+        if (!it)
+                return false;
+        struct icaltimetype t = icalrecur_iterator_next(it);
+        icalrecur_iterator_free(it);
+        if (icaltime_is_null_time(t))
+                return false;
+        *first = wall_from_ical(t);
+        return !m->has_end || date_to_days(first->date) <= date_to_days(m->end);
+}
+
+/* Does the rule, from DTSTART w0, meet on date d? */
+static bool rule_meets_on(struct icalrecurrencetype r, Wall w0, Date d)
+{
+        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(w0));
+        bool found = false;
+        int64_t want = date_to_days(d);
+        for (struct icaltimetype t = icalrecur_iterator_next(it); it && !icaltime_is_null_time(t);
+             t = icalrecur_iterator_next(it)) {
+                int64_t day = date_to_days((Date){t.year, t.month, t.day});
+                if (day >= want) {
+                        found = day == want;
+                        break;
+                }
+        }
+        icalrecur_iterator_free(it);
+        return found;
+}
+
+static icalproperty *datetime_prop(icalproperty *p, icaltimezone *z)
+{
+        if (z != icaltimezone_get_utc_timezone())
+                icalproperty_add_parameter(p, icalparameter_new_tzid(tz_name(z)));
+        return p;
+}
+
+static struct icaltimetype ical_in_zone(Wall w, icaltimezone *z)
+{
+        struct icaltimetype t = wall_to_ical(w);
+        if (z == icaltimezone_get_utc_timezone())
+                t.zone = z; /* written with the Z suffix */
+        return t;
+}
+
+static void add_people(icalcomponent *ev, const Meeting *m)
+{
+        if (m->host) {
+                _cleanup_free_ char *to = xasprintf("mailto:%s", m->host->manager_email);
+                icalproperty *p = icalproperty_new_organizer(to);
+                icalproperty_add_parameter(p, icalparameter_new_cn(m->host->manager_name));
+                icalcomponent_add_property(ev, p);
+        }
+        for (size_t i = 0; i < m->n_departments; i++) {
+                const Department *d = m->departments[i];
+                const char *addr = m->attendees == ATTENDEES_MANAGERS ? d->manager_email : d->email;
+                if (m->attendees == ATTENDEES_NONE || !addr)
+                        continue;
+                _cleanup_free_ char *to = xasprintf("mailto:%s", addr);
+                icalproperty *p = icalproperty_new_attendee(to);
+                bool group = m->attendees == ATTENDEES_EVERYONE;
+                icalproperty_add_parameter(p, icalparameter_new_cn(group ? d->name : d->manager_name));
+                icalproperty_add_parameter(p, icalparameter_new_cutype(group ? ICAL_CUTYPE_GROUP : ICAL_CUTYPE_INDIVIDUAL));
+                icalproperty_add_parameter(p, icalparameter_new_role(ICAL_ROLE_REQPARTICIPANT));
+                icalcomponent_add_property(ev, p);
+        }
+}
+
+/* For weekly cadences the first occurrence is the first listed weekday on
+ * or after `start`, and INTERVAL counts weeks from its week (SPEC.md). */
+static Date weekly_first(const Meeting *m)
+{
+        int64_t d = date_to_days(m->start);
+        while (!(m->weekdays & (1u << date_weekday(date_from_days(d)))))
+                d++;
+        return date_from_days(d);
+}
+
+static icalcomponent *build_event(Build *b)
+{
+        const Meeting *m = b->meeting;
+        _cleanup_free_ char *text = rule_text(m);
+        struct icalrecurrencetype r = icalrecurrencetype_from_string(text);
+        icalerror_clear_errno();
+        if (m->cadence == CADENCE_RRULE && rule_check(b, &r) < 0)
+                return NULL;
+
+        Wall start = {m->start, m->hour, m->minute, 0};
+        if (m->cadence == CADENCE_WEEKLY)
+                start.date = weekly_first(m);
+        Wall first;
+        if (!rule_first(r, start, m, &first)) {
+                build_error(b, m->cadence == CADENCE_RRULE ? "cadence" : "day",
+                            "the meeting never takes place between start and %s", m->has_end ? "end" : "2200");
+                return NULL;
+        }
+        /* RFC 5545 counts DTSTART as the first occurrence, also for COUNT:
+         * when `start` does not match the rule it is not an occurrence
+         * (SPEC.md), so it must not use up one of the COUNT. */
+        if (r.count > 0 && wall_to_seconds(first) != wall_to_seconds(start) && --r.count == 0) {
+                build_error(b, "cadence", "COUNT=1 leaves no occurrence once start, which the rule does not match, is dropped");
+                return NULL;
+        }
+        if (m->has_end && r.count > 0) {
+                build_error(b, "end", "the rule has a COUNT already: use either COUNT or end");
+                return NULL;
+        }
+        if (m->has_end) {
+                Wall last = {m->end, 23, 59, 59};
+                r.until = wall_to_ical(wall_from_seconds(tz_wall_to_instant(m->zone, last)));
+                r.until.zone = icaltimezone_get_utc_timezone();
+        }
+        for (size_t i = 0; i < m->n_skip; i++)
+                if (!rule_meets_on(r, first, m->skip[i])) {
+                        build_error(b, "skip", "the meeting does not take place on %04d-%02d-%02d", m->skip[i].year,
+                                    m->skip[i].month, m->skip[i].day);
+                        return NULL;
+                }
+
+        icalcomponent *ev = icalcomponent_new_vevent();
+        _cleanup_free_ char *uid = xasprintf("%s@%s", m->id, b->config->domain);
+        icalcomponent_add_property(ev, icalproperty_new_uid(uid));
+        icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
+        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(first, m->zone)), m->zone));
+        Wall end = tz_instant_to_wall(m->zone, tz_wall_to_instant(m->zone, first) + m->duration);
+        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
+        icalcomponent_add_property(ev, icalproperty_new_rrule(r));
+        for (size_t i = 0; i < m->n_skip; i++) {
+                Wall x = {m->skip[i], m->hour, m->minute, 0};
+                icalcomponent_add_property(ev, datetime_prop(icalproperty_new_exdate(ical_in_zone(x, m->zone)), m->zone));
+        }
+        if (m->location)
+                icalcomponent_add_property(ev, icalproperty_new_location(m->location));
+        if (m->description)
+                icalcomponent_add_property(ev, icalproperty_new_description(m->description));
+        add_people(ev, m);
+        return ev;
+}
+
+int schedule_new(const Config *c, Schedule **ret, Diags *diags)
+{
+        Schedule *s = xcalloc(1, sizeof(Schedule));
+        int r = 0;
+        s->config = c;
+        s->events = xcalloc(c->n_meetings, sizeof(icalcomponent *));
+        s->n_events = c->n_meetings;
+        for (size_t i = 0; i < c->n_meetings; i++) {
+                Build b = {c, &c->meetings[i], diags};
+                s->events[i] = build_event(&b);
+                if (!s->events[i])
+                        r = -EINVAL;
+        }
+        if (r < 0) {
+                schedule_free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+Schedule *schedule_free(Schedule *s)
+{
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_events; i++)
+                if (s->events[i])
+                        icalcomponent_free(s->events[i]);
+        free(s->events);
+        free(s);
+        return NULL;
+}

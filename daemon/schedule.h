@@ -1,0 +1,43 @@
+/* schedule.h — meetings as iCalendar VEVENTs, and their occurrences.
+ *
+ * The VEVENT that is published is the single source of truth: occurrences
+ * (for `preview` and for reminders) are expanded from the very same
+ * component, so the calendar and the chat can never disagree. */
+#pragma once
+
+#include <libical/ical.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "tz.h"
+
+typedef struct Schedule {
+        const Config *config;
+        icalcomponent **events; /* one VEVENT per meeting, in config order */
+        size_t n_events;
+} Schedule;
+
+typedef struct Occurrence {
+        const Meeting *meeting;
+        int64_t start, end; /* instants */
+} Occurrence;
+
+/* Builds one VEVENT per meeting. Problems only the rules reveal (a rule
+ * with no occurrence, a skip date the meeting does not meet on) are
+ * config errors, reported at their line; returns -EINVAL then. */
+int schedule_new(const Config *c, Schedule **ret, Diags *diags);
+Schedule *schedule_free(Schedule *s);
+static inline void schedule_freep(Schedule **s) { schedule_free(*s); }
+
+/* Every occurrence that starts in [from, to), in time order (ties by
+ * meeting order). If dept is not NULL, only that department's meetings. */
+size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const Department *dept,
+                            Occurrence **ret);
+/* The occurrences of one VEVENT that start in [from, to); appends to *ret. */
+void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, Occurrence **ret,
+                     size_t *n, size_t *alloc);
+/* The next occurrence starting at or after `from`; false if none. */
+bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence *ret);
+
+/* The UTC instant of DTSTART: the first occurrence. */
+int64_t schedule_first_start(icalcomponent *vevent);

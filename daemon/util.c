@@ -1,0 +1,131 @@
+/* util.c — allocation, growable strings and string lists. */
+#include "util.h"
+
+#include <ctype.h>
+
+static void *oom(void)
+{
+        fputs("tandem: out of memory\n", stderr);
+        abort();
+}
+
+void *xmalloc(size_t n)
+{
+        void *p = malloc(n ? n : 1);
+        return p ? p : oom();
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+        void *p = calloc(n ? n : 1, size ? size : 1);
+        return p ? p : oom();
+}
+
+void *xrealloc(void *p, size_t n)
+{
+        void *q = realloc(p, n ? n : 1);
+        return q ? q : oom();
+}
+
+char *xstrdup(const char *s)
+{
+        return s ? strcpy(xmalloc(strlen(s) + 1), s) : NULL;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+        char *p = strndup(s, n);
+        return p ? p : oom();
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+        char *s;
+        if (vasprintf(&s, fmt, ap) < 0)
+                return oom();
+        return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = xvasprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+void buf_append(Buf *b, const char *s)
+{
+        size_t n = strlen(s);
+        if (b->len + n + 1 > b->alloc) {
+                b->alloc = (b->len + n + 1) * 2;
+                b->s = xrealloc(b->s, b->alloc);
+        }
+        memcpy(b->s + b->len, s, n + 1);
+        b->len += n;
+}
+
+void buf_printf(Buf *b, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *s = xvasprintf(fmt, ap);
+        va_end(ap);
+        buf_append(b, s);
+}
+
+void buf_free(Buf *b)
+{
+        free(b->s);
+        *b = (Buf){0};
+}
+
+char *buf_steal(Buf *b)
+{
+        char *s = b->s ? b->s : xstrdup("");
+        *b = (Buf){0};
+        return s;
+}
+
+char *strstrip(char *s)
+{
+        while (isspace((unsigned char)*s))
+                s++;
+        size_t n = strlen(s);
+        while (n > 0 && isspace((unsigned char)s[n - 1]))
+                s[--n] = '\0';
+        return s;
+}
+
+bool str_is_blank(const char *s)
+{
+        for (; *s; s++)
+                if (!isspace((unsigned char)*s))
+                        return false;
+        return true;
+}
+
+size_t str_split_commas(const char *s, char ***items)
+{
+        _cleanup_free_ char *copy = xstrdup(s);
+        char **v = NULL;
+        size_t n = 0, alloc = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                char *t = strstrip(tok);
+                if (!*t)
+                        continue;
+                GROW(v, n, alloc);
+                v[n++] = xstrdup(t);
+        }
+        *items = v;
+        return n;
+}
+
+void strv_free(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
