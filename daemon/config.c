@@ -34,6 +34,7 @@ typedef struct Reader {
         Diags *diags;
         unsigned line;            /* physical line being parsed */
         char *text;               /* its text, newline removed */
+        size_t text_alloc;
         size_t offset;            /* how much of an over-long line was handed on */
         bool chunk_is_split;      /* the chunk inih has is the rest of a split line */
         bool line_is_entry;       /* the line should have produced a handler call */
@@ -161,8 +162,7 @@ static char *reader_read(char *str, int num, void *stream)
         }
         reader_check_line_handled(r);
 
-        size_t alloc = 0;
-        ssize_t n = getline(&r->text, &alloc, r->f);
+        ssize_t n = getline(&r->text, &r->text_alloc, r->f);
         if (n < 0)
                 return NULL;
         r->line++;

@@ -4,7 +4,9 @@
 #include <getopt.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "feed.h"
 #include "fileio.h"
 #include "preview.h"
@@ -16,7 +18,7 @@
 enum { EXIT_WORK = 1, EXIT_USAGE = 2 };
 
 typedef struct Options {
-        const char *config, *department, *output, *from, *clock;
+        const char *config, *department, *output, *from, *clock, *argument;
         unsigned days;
         double clock_rate;
         bool json;
@@ -37,6 +39,10 @@ static const char usage_text[] =
         "  preview [--from DATE] [--days N] [--department ID] [--json]\n"
         "                              list the meetings in a window (default: the\n"
         "                              next 14 days) with each department's local time\n"
+        "  run [--clock INSTANT] [--clock-rate N]\n"
+        "                              the daemon, in the foreground: writes the feeds\n"
+        "                              and posts every reminder to chat\n"
+        "  notify-test DEPARTMENT      post a test message to that department's chat\n"
         "\n"
         "Options:\n"
         "  -c, --config FILE           the config file (default /etc/tandem/tandem.ini)\n"
@@ -46,6 +52,9 @@ static const char usage_text[] =
         "                              or an RFC 3339 instant; default now\n"
         "      --days N                preview: the window's length in days (default 14)\n"
         "      --json                  preview: JSON instead of a table\n"
+        "      --clock INSTANT         run, FOR TESTING: start the daemon's clock at an\n"
+        "                              RFC 3339 instant instead of now\n"
+        "      --clock-rate N          run, FOR TESTING: the clock runs N times faster\n"
         "  -h, --help                  this text\n"
         "  -V, --version               the version\n"
         "\n"
@@ -227,13 +236,32 @@ static int cmd_preview(const Options *o)
         return fflush(stdout) == 0 ? 0 : EXIT_WORK;
 }
 
+static int cmd_run(const Options *o)
+{
+        int64_t start = -1;
+        if (o->clock) {
+                if (tz_parse_rfc3339(o->clock, &start) < 0)
+                        return usage_error("--clock: expected an RFC 3339 instant like 2026-03-01T08:00:00Z, got \"%s\"", o->clock);
+                start *= USEC_PER_SEC;
+        }
+        return daemon_run(o->config, start, o->clock_rate);
+}
+
+static int cmd_notify_test(const Options *o)
+{
+        return daemon_notify_test(o->config, o->argument);
+}
+
 static const struct {
         const char *name;
         int (*run)(const Options *o);
+        bool takes_argument;
 } commands[] = {
-        {"check", cmd_check},
-        {"export", cmd_export},
-        {"preview", cmd_preview},
+        {"check", cmd_check, false},
+        {"export", cmd_export, false},
+        {"preview", cmd_preview, false},
+        {"run", cmd_run, false},
+        {"notify-test", cmd_notify_test, true},
 };
 
 /* Options that only some commands take. */
@@ -248,20 +276,23 @@ static int check_option_use(const char *cmd, const Options *o)
                 return usage_error("-o is an option of export");
         if (o->seen_department && !preview && !export)
                 return usage_error("--department is an option of export and preview");
+        if ((o->seen_clock || o->clock_rate != 1.0) && !streq(cmd, "run"))
+                return usage_error("--clock and --clock-rate are options of run");
         return 0;
 }
 
 int main(int argc, char **argv)
 {
-        enum { OPT_FROM = 256, OPT_DAYS, OPT_JSON };
+        enum { OPT_FROM = 256, OPT_DAYS, OPT_JSON, OPT_CLOCK, OPT_CLOCK_RATE };
         static const struct option longopts[] = {
                 {"config", required_argument, NULL, 'c'},    {"department", required_argument, NULL, 'd'},
                 {"output", required_argument, NULL, 'o'},    {"from", required_argument, NULL, OPT_FROM},
                 {"days", required_argument, NULL, OPT_DAYS}, {"json", no_argument, NULL, OPT_JSON},
                 {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+                {"clock", required_argument, NULL, OPT_CLOCK}, {"clock-rate", required_argument, NULL, OPT_CLOCK_RATE},
                 {NULL, 0, NULL, 0},
         };
-        Options o = {.config = "/etc/tandem/tandem.ini", .days = 14};
+        Options o = {.config = "/etc/tandem/tandem.ini", .days = 14, .clock_rate = 1.0};
         int opt;
 
         opterr = 0;
@@ -277,6 +308,14 @@ int main(int argc, char **argv)
                         o.seen_days = true;
                         break;
                 case OPT_JSON: o.json = o.seen_json = true; break;
+                case OPT_CLOCK: o.clock = optarg, o.seen_clock = true; break;
+                case OPT_CLOCK_RATE: {
+                        char *end;
+                        o.clock_rate = strtod(optarg, &end);
+                        if (*end || !(o.clock_rate >= 0.001 && o.clock_rate <= 1e7))
+                                return usage_error("--clock-rate: expected a number from 0.001 to 10000000, got \"%s\"", optarg);
+                        break;
+                }
                 case 'h': fputs(usage_text, stdout); return 0;
                 case 'V': printf("tandem %s\n", TANDEM_VERSION); return 0;
                 case ':': return usage_error("%s needs a value", argv[optind - 1]);
@@ -284,12 +323,16 @@ int main(int argc, char **argv)
                 }
         }
         if (optind >= argc)
-                return usage_error("missing command: check, export or preview");
-        if (optind + 1 < argc)
-                return usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+                return usage_error("missing command: check, export, preview, run or notify-test");
         const char *cmd = argv[optind];
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 if (streq(cmd, commands[i].name)) {
+                        int extra = argc - optind - 1;
+                        if (commands[i].takes_argument && extra != 1)
+                                return usage_error("%s takes one argument", cmd);
+                        if (!commands[i].takes_argument && extra != 0)
+                                return usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+                        o.argument = commands[i].takes_argument ? argv[optind + 1] : NULL;
                         int r = check_option_use(cmd, &o);
                         return r ? r : commands[i].run(&o);
                 }

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const parse_weekday_names[8] = {
-        NULL, "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+const char *const parse_weekday_names[9] = {
+        NULL, "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", NULL,
 };
 
 bool parse_is_id(const char *s)

@@ -31,4 +31,4 @@ Date date_from_days(int64_t days);
 /* 1 = Sunday ... 7 = Saturday, like libical. */
 int date_weekday(Date d);
 
-extern const char *const parse_weekday_names[8]; /* [1] = "sunday" */
+extern const char *const parse_weekday_names[9]; /* [1] = "sunday" */
