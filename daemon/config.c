@@ -122,14 +122,24 @@ static char *reader_next_chunk(Reader *r, char *str, int num)
         size_t room = (size_t)num - 1, len = strlen(r->text);
         const char *rest = r->text + r->offset;
 
-        if (r->offset == 0 && len <= room) {
-                memcpy(str, r->text, len + 1);
+        if (r->offset == 0) {
+                /* inih strips " ; comment" from "key = value" lines but not
+                 * from continuation lines; do it for both, the same way. */
+                strip_inline_comment(r->text);
+                len = strlen(r->text);
+        }
+        /* Only "key = value" lines (and continuations) are split: any other
+         * over-long line is handed on cut, for inih to reject. */
+        bool splittable = strpbrk(r->text, "=:") || isspace((unsigned char)r->text[0]);
+        if (r->offset == 0 && (len <= room || !splittable)) {
+                if (len > room)
+                        len = room;
+                memcpy(str, r->text, len);
+                str[len] = '\0';
                 r->chunk_is_split = false;
-                r->offset = len;
+                r->offset = strlen(r->text); /* nothing more of this line */
                 return str;
         }
-        if (r->offset == 0)
-                strip_inline_comment(r->text), len = strlen(r->text);
         if (r->offset >= len)
                 return NULL;
         size_t indent = r->offset ? 2 : 0;
@@ -923,11 +933,13 @@ static void config_validate(Config *c, Diags *diags)
                                 nd++;
                         } else {
                                 Meeting *m = &c->meetings[nm++];
-                                *m = (Meeting){.id = xstrdup(ctx.section->id), .src = ctx.section};
+                                *m = (Meeting){.id = xstrdup(ctx.section->id), .src = ctx.section, .interval = 1};
                                 m->has_end = section_get(ctx.section, "end") != NULL;
                                 ctx.obj = m;
+                                size_t errors = diags->n_errors;
                                 section_apply(&ctx, SECTION_MEETING);
                                 meeting_finish(&ctx, m);
+                                m->valid = diags->n_errors == errors;
                         }
                 }
                 if (pass == SECTION_TANDEM)
@@ -948,7 +960,7 @@ static void config_check_permissions(const Config *c, FILE *f, Diags *diags)
                              c->path);
 }
 
-int config_load(const char *path, Config **ret, Diags *diags)
+int config_parse(const char *path, Config **ret, Diags *diags)
 {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f)
@@ -960,9 +972,17 @@ int config_load(const char *path, Config **ret, Diags *diags)
         config_read(c, f, diags);
         config_validate(c, diags);
         config_check_permissions(c, f, diags);
-        if (diags->n_errors > before) {
+        *ret = c;
+        return diags->n_errors > before ? -EINVAL : 0;
+}
+
+int config_load(const char *path, Config **ret, Diags *diags)
+{
+        Config *c = NULL;
+        int r = config_parse(path, &c, diags);
+        if (r < 0) {
                 config_free(c);
-                return -EINVAL;
+                return r;
         }
         *ret = c;
         return 0;

@@ -80,6 +80,7 @@ typedef struct Meeting {
         Date *skip;
         size_t n_skip;
         const Section *src;
+        bool valid; /* no error in its section */
 } Meeting;
 
 typedef struct Config {
@@ -98,6 +99,10 @@ typedef struct Config {
  * diags (warnings may be there either way), or another -errno when the file
  * cannot be read. */
 int config_load(const char *path, Config **ret, Diags *diags);
+/* The same, but the config comes back even with errors (-EINVAL), its
+ * meetings marked valid or not, so later checks can still run on the valid
+ * ones and report everything in one run. Caller frees. */
+int config_parse(const char *path, Config **ret, Diags *diags);
 Config *config_free(Config *c);
 static inline void config_freep(Config **c) { config_free(*c); }
 

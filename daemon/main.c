@@ -76,12 +76,7 @@ _printf_(1, 2) static int usage_error(const char *fmt, ...)
 static int load(const Options *o, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
-        int r = config_load(o->config, config, &diags);
-        if (r == 0) {
-                r = schedule_new(*config, schedule, &diags);
-                if (r < 0)
-                        *config = config_free(*config);
-        }
+        int r = schedule_load(o->config, config, schedule, &diags);
         diag_print(&diags, stderr);
         if (r == -EINVAL)
                 fprintf(stderr, "%s: %zu error%s\n", o->config, diags.n_errors, diags.n_errors == 1 ? "" : "s");

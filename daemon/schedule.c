@@ -46,6 +46,18 @@ static bool is_exdate(icalcomponent *vevent, Wall w)
         return false;
 }
 
+/* libical's iterator works in DTSTART's wall time, and compares UNTIL with
+ * those wall times as if both were UTC. RFC 5545 makes UNTIL a UTC instant
+ * when DTSTART has a zone, so turn it into the same wall time first. */
+static struct icalrecurrencetype rule_in_wall_time(struct icalrecurrencetype r, icaltimezone *zone)
+{
+        if (icaltime_is_null_time(r.until) || r.until.is_date)
+                return r;
+        int64_t until = wall_to_seconds(wall_from_ical(r.until));
+        r.until = wall_to_ical(tz_instant_to_wall(zone, until));
+        return r;
+}
+
 void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, Occurrence **ret,
                      size_t *n, size_t *alloc)
 {
@@ -57,11 +69,13 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
         int64_t start0 = tz_wall_to_instant(zone, w0);
         /* RFC 5545 section 3.8.5.3: with DTEND, every occurrence lasts the
          * exact duration of the first. */
-        int64_t duration = prop_instant(dtend) - start0;
+        int64_t duration = dtend ? prop_instant(dtend) - start0
+                                 : icaldurationtype_as_int(icalcomponent_get_duration(vevent));
 
         /* The rule yields wall times in DTSTART's zone; RFC 5545 counts
          * DTSTART itself as the first occurrence. */
-        icalrecur_iterator *it = icalrecur_iterator_new(icalproperty_get_rrule(rrule), wall_to_ical(w0));
+        icalrecur_iterator *it = icalrecur_iterator_new(rule_in_wall_time(icalproperty_get_rrule(rrule), zone),
+                                                        wall_to_ical(w0));
         if (!it)
                 return;
         for (struct icaltimetype t = icalrecur_iterator_next(it); !icaltime_is_null_time(t);
@@ -197,6 +211,12 @@ static int rule_check(Build *b, struct icalrecurrencetype *r)
                 build_error(b, "cadence", "UNTIL is not used: set \"end = YYYY-MM-DD\" instead");
                 return -EINVAL;
         }
+        /* libical 3.0.16 (and ical.js) ignore BYSETPOS in weekly rules:
+         * the feed would mean something else than what tandem reminds of. */
+        if (r->freq == ICAL_WEEKLY_RECURRENCE && r->by_set_pos[0] != ICAL_RECURRENCE_ARRAY_MAX) {
+                build_error(b, "cadence", "BYSETPOS with FREQ=WEEKLY is not supported (calendar clients ignore it); use FREQ=MONTHLY or list the BYDAY you mean");
+                return -EINVAL;
+        }
         if (r->rscale) {
                 build_error(b, "cadence", "RSCALE is not supported");
                 return -EINVAL;
@@ -302,9 +322,11 @@ static icalcomponent *build_event(Build *b)
                             "the meeting never takes place between start and %s", m->has_end ? "end" : "2200");
                 return NULL;
         }
-        /* RFC 5545 counts DTSTART as the first occurrence, also for COUNT:
-         * when `start` does not match the rule it is not an occurrence
-         * (SPEC.md), so it must not use up one of the COUNT. */
+        /* RFC 5545 counts DTSTART as one of COUNT even where it does not
+         * match the rule. SPEC.md: the occurrences are RFC 5545's reading
+         * with DTSTART at start + time, less start itself; so with start
+         * dropped and DTSTART moved to the first real occurrence, one fewer
+         * remains to count. */
         if (r.count > 0 && wall_to_seconds(first) != wall_to_seconds(start) && --r.count == 0) {
                 build_error(b, "cadence", "COUNT=1 leaves no occurrence once start, which the rule does not match, is dropped");
                 return NULL;
@@ -319,7 +341,7 @@ static icalcomponent *build_event(Build *b)
                 r.until.zone = icaltimezone_get_utc_timezone();
         }
         for (size_t i = 0; i < m->n_skip; i++)
-                if (!rule_meets_on(r, first, m->skip[i])) {
+                if (!rule_meets_on(rule_in_wall_time(r, m->zone), first, m->skip[i])) {
                         build_error(b, "skip", "the meeting does not take place on %04d-%02d-%02d", m->skip[i].year,
                                     m->skip[i].month, m->skip[i].day);
                         return NULL;
@@ -330,8 +352,15 @@ static icalcomponent *build_event(Build *b)
         icalcomponent_add_property(ev, icalproperty_new_uid(uid));
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
         icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(first, m->zone)), m->zone));
-        Wall end = tz_instant_to_wall(m->zone, tz_wall_to_instant(m->zone, first) + m->duration);
-        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
+        int64_t end_instant = tz_wall_to_instant(m->zone, first) + m->duration;
+        Wall end = tz_instant_to_wall(m->zone, end_instant);
+        if (tz_wall_to_instant(m->zone, end) == end_instant)
+                icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
+        else
+                /* The end falls in the second pass of a repeated hour, which a
+                 * local DTEND cannot name (it reads as the first): give the
+                 * exact duration instead (RFC 5545 section 3.8.2.5). */
+                icalcomponent_add_property(ev, icalproperty_new_duration(icaldurationtype_from_int((int)m->duration)));
         icalcomponent_add_property(ev, icalproperty_new_rrule(r));
         for (size_t i = 0; i < m->n_skip; i++) {
                 Wall x = {m->skip[i], m->hour, m->minute, 0};
@@ -354,6 +383,10 @@ int schedule_new(const Config *c, Schedule **ret, Diags *diags)
         s->n_events = c->n_meetings;
         for (size_t i = 0; i < c->n_meetings; i++) {
                 Build b = {c, &c->meetings[i], diags};
+                if (!c->meetings[i].valid) {
+                        r = -EINVAL;
+                        continue;
+                }
                 s->events[i] = build_event(&b);
                 if (!s->events[i])
                         r = -EINVAL;
@@ -363,6 +396,27 @@ int schedule_new(const Config *c, Schedule **ret, Diags *diags)
                 return r;
         }
         *ret = s;
+        return 0;
+}
+
+int schedule_load(const char *path, Config **config, Schedule **schedule, Diags *diags)
+{
+        Config *c = NULL;
+        Schedule *s = NULL;
+        int r = config_parse(path, &c, diags);
+        if (!c)
+                return r;
+        /* Even a config with errors has its valid meetings' rules checked. */
+        int k = schedule_new(c, &s, diags);
+        if (r == 0)
+                r = k;
+        if (r < 0) {
+                schedule_free(s);
+                config_free(c);
+                return r;
+        }
+        *config = c;
+        *schedule = s;
         return 0;
 }
 

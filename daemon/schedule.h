@@ -27,6 +27,10 @@ typedef struct Occurrence {
  * config errors, reported at their line; returns -EINVAL then. */
 int schedule_new(const Config *c, Schedule **ret, Diags *diags);
 Schedule *schedule_free(Schedule *s);
+/* Reads, validates and schedules path: every error of the config and of
+ * its rules lands in diags, in one run. Returns 0, -EINVAL (config errors)
+ * or -errno (cannot read). */
+int schedule_load(const char *path, Config **config, Schedule **schedule, Diags *diags);
 static inline void schedule_freep(Schedule **s) { schedule_free(*s); }
 
 /* Every occurrence that starts in [from, to), in time order (ties by

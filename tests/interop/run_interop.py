@@ -1,0 +1,809 @@
+#!/usr/bin/python3
+"""tandem's interop test: the feeds of a matrix of configs, expanded over
+three years by two independent implementations, must give exactly the
+occurrences of `tandem preview --json`.
+
+    /usr/bin/python3 tests/interop/run_interop.py --tandem build/tandem [CONFIG.ini ...]
+
+(no CONFIG: every tests/interop/configs/*.ini and config/example.ini).
+
+For each config: `tandem check` must pass; then for the all-meetings feed and
+every department's feed:
+
+  feed   the exported bytes are RFC 5545 as SPEC.md section 3 promises: CRLF
+         line ends, lines of at most 75 octets, one VEVENT with exactly one
+         RRULE per meeting, plain IANA TZIDs each with its VTIMEZONE, and the
+         same bytes on a second export (and with -o);
+  spec   `tandem preview --json` lists exactly the occurrences that SPEC.md
+         section 1 ("Which dates", "Time semantics") gives for the INI,
+         computed here independently (dateutil for rrule: cadences, zoneinfo
+         for the zones: PEP 495 fold=0 is RFC 5545 section 3.3.5's reading of
+         a missing local time, moved forward by the gap, and of a doubled one,
+         the first);
+  rfc    the same list is what RFC 5545 makes of the feed itself (DTSTART,
+         RRULE, EXDATE, the exact duration DTEND - DTSTART), expanded here;
+  python Debian's python3-icalendar + python3-recurring-ical-events
+         (expand_python.py) and
+  icaljs Mozilla's ical.js (expand_icaljs.mjs) list those occurrences too,
+         except for their KNOWN_DEVIATIONS from RFC 5545 below, which are
+         modelled exactly: an implementation that stops deviating, or
+         deviates anywhere else, fails the test just the same.
+
+Occurrences are compared as sets of (meeting id, start, end), UTC, over
+[2026-01-01T00:00:00Z, +1096 days), by the start instant (as preview does).
+Exits 1 with a diff on any mismatch, or when a tool is missing.
+"""
+import argparse
+import configparser
+import datetime as dt
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+INSTALL_HINT = ("install the interop test's tools: scripts/install-deps --test "
+                "(apt-get install python3-icalendar python3-recurring-ical-events nodejs npm; "
+                "npm ci --prefix tests/interop)")
+
+try:
+    from zoneinfo import ZoneInfo, available_timezones
+    from dateutil.rrule import rrulestr
+except ImportError as e:
+    sys.exit("run_interop.py: {} — run this with Debian's /usr/bin/python3 and {}".format(e, INSTALL_HINT))
+
+UTC = dt.timezone.utc
+WINDOW_FROM = dt.datetime(2026, 1, 1, tzinfo=UTC)
+WINDOW_DAYS = 1096  # 2026, 2027 and 2028 (a leap year): three whole years
+WINDOW_TO = WINDOW_FROM + dt.timedelta(days=WINDOW_DAYS)
+MAX_DIFF_LINES = 30
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
+
+
+def iso(t):
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Failure(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# Zones: RFC 5545 section 3.3.5 and the implementations' readings of a wall
+# time. zoneinfo follows PEP 495: in a gap, fold=0 reads the wall time with
+# the offset before the change (so 02:30 in a 02:00->03:00 gap is 03:30 after
+# it: "moved forward by the gap"), fold=1 with the offset after (01:30); in
+# an overlap fold=0 is the first of the two instants, fold=1 the second.
+
+def zone(name):
+    return UTC if name in ("UTC", None) else ZoneInfo(name)
+
+
+def instant(wall, tz, fold=0):
+    return wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+
+
+def wall_kind(wall, tz):
+    """'gap', 'overlap' or None for a naive wall time in zone tz."""
+    a, b = instant(wall, tz, 0), instant(wall, tz, 1)
+    if a == b:
+        return None
+    return "overlap" if a.astimezone(tz).replace(tzinfo=None) == wall else "gap"
+
+
+# --------------------------------------------------------------------------
+# Known deviations of the independent implementations from RFC 5545. Each is
+# modelled exactly and applied to the RFC reading of the feed; the test then
+# wants the implementation's output to be exactly that, so a deviation that
+# disappears or grows fails the test. Keep this list small and explained.
+
+def reading_rfc(wall, tz):
+    return instant(wall, tz, 0)
+
+
+def reading_pytz(wall, tz):
+    # python3-icalendar 4.0 localizes TZID wall times with pytz's default
+    # is_dst=False: a doubled time becomes the STANDARD-time one (the second
+    # of the two, RFC 5545 wants the first); a missing time is read with the
+    # standard offset from before the change, which is RFC 5545's reading.
+    return instant(wall, tz, 1 if wall_kind(wall, tz) == "overlap" else 0)
+
+
+def reading_icaljs(wall, tz):
+    # ical.js 2.x Timezone.utcOffset(): a doubled time takes the standard
+    # (second) offset ("want_daylight = false"), and a missing time the
+    # offset from after the change, so it moves BACK by the gap (02:30 in a
+    # 02:00->03:00 gap is read as 01:30 standard time). That is PEP 495's
+    # fold=1 in both cases. RFC 5545 wants the first / moved forward.
+    return instant(wall, tz, 1)
+
+
+KNOWN_DEVIATIONS = {
+    "python": [
+        ("pytz-overlap-second",
+         "a doubled local time (fall-back day) is read as the second instant, not the first "
+         "(pytz localize(is_dst=False) in icalendar 4.0 / recurring-ical-events 2.0); also in "
+         "DTSTART and DTEND, and so in the duration DTEND - DTSTART of every occurrence"),
+    ],
+    "icaljs": [
+        ("icaljs-overlap-second",
+         "a doubled local time (fall-back day) is read as the second instant, not the first "
+         "(ical.js Timezone.utcOffset prefers standard time)"),
+        ("icaljs-gap-backward",
+         "a missing local time (spring-forward day) is moved back by the gap, not forward "
+         "(ical.js Timezone.utcOffset uses the offset after the change)"),
+        ("icaljs-wallclock-end",
+         "an occurrence ends at start + duration in WALL-CLOCK time (ICAL.Time.addDuration), "
+         "not after the exact duration (RFC 5545 section 3.8.5.3), so an occurrence running "
+         "over a DST change is an hour (30 min on Lord Howe) too long or short; and the "
+         "duration itself is DTEND - DTSTART as ical.js reads them (see above)"),
+        ("icaljs-bysetpos",
+         "BYSETPOS is ignored with FREQ=WEEKLY, and applied per month rather than per year "
+         "with FREQ=YEARLY;BYMONTH=... (ical.js RecurIterator); listed occurrence by "
+         "occurrence in ICALJS_BYSETPOS below"),
+    ],
+}
+
+
+def _dates(first, last, weekdays):
+    d = dt.date.fromisoformat(first)
+    while d <= dt.date.fromisoformat(last):
+        if d.weekday() in weekdays:
+            yield d
+        d += dt.timedelta(days=1)
+
+
+# (config, meeting) -> (extra local dates ical.js lists, local dates it omits)
+# for rules with BYSETPOS that ical.js 2.2 expands differently from RFC 5545
+# section 3.3.10 ("BYSETPOS ... within the set of recurrence instances
+# specified by the rule, within the interval of the FREQ").
+ICALJS_BYSETPOS = {
+    # (FREQ=WEEKLY with BYSETPOS: ical.js ignores BYSETPOS there, and so
+    # does libical 3.0, so tandem refuses such a rule; see test_config.)
+    # FREQ=YEARLY;BYMONTH=1,7;BYDAY=MO;BYSETPOS=2 (the 2nd Monday of January,
+    # the 2nd of all Mondays in January and July): ical.js also lists the
+    # 2nd Monday of July.
+    ("rrule-setpos", "yearly-setpos"): (
+        [dt.date(2026, 7, 13), dt.date(2027, 7, 12), dt.date(2028, 7, 10)], []),
+}
+
+
+# --------------------------------------------------------------------------
+# The config, as SPEC.md section 1 describes it (enough of it to compute the
+# occurrences independently of tandem).
+
+def parse_weekday(s, where):
+    s = s.strip().lower()
+    for i, name in enumerate(WEEKDAYS):
+        if s == name or (len(s) >= 3 and name.startswith(s)):
+            return i
+    raise Failure("{}: not a weekday: {!r}".format(where, s))
+
+
+def parse_duration(s, where):
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?", s.strip())
+    if not m or not s.strip():
+        raise Failure("{}: not a duration: {!r}".format(where, s))
+    return dt.timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0))
+
+
+class Meeting:
+    pass
+
+
+class Config:
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.splitext(os.path.basename(path))[0]
+        cp = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"),
+                                       inline_comment_prefixes=(";", "#"), strict=True)
+        with open(path, encoding="utf-8") as f:
+            cp.read_file(f)
+        t = cp["tandem"] if cp.has_section("tandem") else {}
+        self.zone = t.get("timezone", "UTC")
+        self.domain = t.get("domain", "tandem.invalid")
+        self.departments = {}
+        self.meetings = []
+        for sec in cp.sections():
+            kind, _, ident = sec.partition(":")
+            s = cp[sec]
+            if kind == "department":
+                self.departments[ident] = s.get("timezone", self.zone)
+            elif kind == "meeting":
+                self.meetings.append(self._meeting(ident, s))
+
+    def _meeting(self, ident, s):
+        where = "{} [meeting:{}]".format(self.path, ident)
+        m = Meeting()
+        m.id = ident
+        m.title = s["title"]
+        m.departments = [d.strip() for d in s["departments"].split(",")]
+        m.zone = s.get("timezone", self.zone)
+        hh, mm = s["time"].split(":")
+        m.time = dt.time(int(hh), int(mm))
+        m.duration = parse_duration(s.get("duration", "1h"), where)
+        m.start = dt.date.fromisoformat(s["start"])
+        m.end = dt.date.fromisoformat(s["end"]) if "end" in s else None
+        m.skip = {dt.date.fromisoformat(x.strip()) for x in s.get("skip", "").split(",") if x.strip()}
+        cadence = " ".join(s.get("cadence", "weekly").split())
+        m.rrule = None
+        if cadence.startswith("rrule:"):
+            m.kind, m.rrule = "rrule", cadence[len("rrule:"):]
+        elif cadence == "monthly":
+            m.kind = "monthly"
+            day = s["day"].strip().lower()
+            if day.isdigit():
+                m.month_day, m.ordinal = int(day), None
+            else:
+                o, w = day.split()
+                m.month_day, m.ordinal, m.weekday = None, ORDINALS[o], parse_weekday(w, where)
+        else:
+            m.kind = "weekly"
+            n = {"weekly": 1, "biweekly": 2}.get(cadence)
+            if n is None:
+                n = int(re.fullmatch(r"every (\d+) weeks?", cadence).group(1))
+            m.interval = n
+            m.weekdays = {parse_weekday(x, where) for x in s["day"].split(",")}
+        return m
+
+
+def month_dates(m, last):
+    y, mo = m.start.year, m.start.month
+    while dt.date(y, mo, 1) <= last:
+        if m.month_day:
+            try:
+                d = dt.date(y, mo, m.month_day)
+            except ValueError:  # months without that day are passed over
+                d = None
+        else:
+            days = [dt.date(y, mo, k) for k in range(1, 32) if _valid(y, mo, k)]
+            days = [x for x in days if x.weekday() == m.weekday]
+            d = days[m.ordinal - 1] if m.ordinal > 0 else days[-1]
+        if d is not None:
+            yield d
+        y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
+
+
+def _valid(y, mo, d):
+    try:
+        dt.date(y, mo, d)
+        return True
+    except ValueError:
+        return False
+
+
+def rule_walls(rule, dtstart, last):
+    """The instances of an RRULE value (COUNT and UNTIL ignored: the callers
+    apply them) from DTSTART up to `last`, naive wall times, WITHOUT DTSTART
+    itself unless the rule matches it.
+
+    dateutil stands in for RFC 5545 section 3.3.10 here, with one fix: for
+    FREQ=WEEKLY it takes the first week as running from DTSTART rather than
+    from the start of DTSTART's week (WKST), which changes what BYSETPOS
+    picks in that week; so the week is expanded from its start, and what
+    falls before DTSTART dropped."""
+    parts = [p for p in rule.split(";") if p and not p.upper().startswith(("COUNT=", "UNTIL="))]
+    keys = {p.split("=", 1)[0].upper(): p.split("=", 1)[1].upper() for p in parts}
+    begin = dtstart
+    if keys.get("FREQ") == "WEEKLY":
+        if "BYDAY" not in keys:  # the default is DTSTART's weekday
+            parts.append("BYDAY=" + ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][dtstart.weekday()])
+        wkst = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"].index(keys.get("WKST", "MO"))
+        begin = dtstart - dt.timedelta(days=(dtstart.weekday() - wkst) % 7)
+    walls = []
+    for w in rrulestr(";".join(parts), dtstart=begin):
+        if w > last:
+            break
+        if w >= dtstart:
+            walls.append(w)
+    return walls
+
+
+def spec_walls(m, last):
+    """The local wall times of meeting m's occurrences up to date `last`, by
+    SPEC.md section 1 "Which dates"."""
+    if m.kind == "weekly":
+        d = m.start
+        while d.weekday() not in m.weekdays:
+            d += dt.timedelta(days=1)
+        first_week = d - dt.timedelta(days=d.weekday())
+        dates = []
+        while d <= last:
+            week = (d - dt.timedelta(days=d.weekday()) - first_week).days // 7
+            if d.weekday() in m.weekdays and week % m.interval == 0:
+                dates.append(d)
+            d += dt.timedelta(days=1)
+        walls = [dt.datetime.combine(x, m.time) for x in dates]
+    elif m.kind == "monthly":
+        walls = [dt.datetime.combine(x, m.time) for x in month_dates(m, last) if x >= m.start]
+    else:
+        # "exactly what RFC 5545 makes of that rule with DTSTART at start +
+        # time, less start itself where the rule does not match it".
+        # dateutil lists only the instances that match the rule (not a
+        # non-matching DTSTART), and counts COUNT among those; RFC 5545
+        # counts DTSTART as the first of COUNT even when it does not match.
+        dtstart = dt.datetime.combine(m.start, m.time)
+        walls = rule_walls(m.rrule, dtstart, dt.datetime.combine(last, dt.time(23, 59)))
+        count = re.search(r"(?:^|;)COUNT=(\d+)", m.rrule.upper())
+        if count:
+            n = int(count.group(1))
+            walls = walls[:n] if walls and walls[0] == dtstart else walls[:n - 1]
+    return [w for w in walls if (m.end is None or w.date() <= m.end) and w.date() not in m.skip]
+
+
+def spec_occurrences(cfg, meetings):
+    """{(meeting, start, end): preview-like dict} of the SPEC expectation."""
+    out = {}
+    last = (WINDOW_TO + dt.timedelta(days=2)).date()
+    for m in meetings:
+        tz = zone(m.zone)
+        for w in spec_walls(m, last):
+            start = reading_rfc(w, tz)
+            if not WINDOW_FROM <= start < WINDOW_TO:
+                continue
+            end = start + m.duration
+            local = {d: rfc3339_local(start, cfg.departments[d]) for d in m.departments}
+            out[(m.id, iso(start), iso(end))] = {
+                "title": m.title, "departments": m.departments, "local": local,
+                "why": "{} {} {}".format(w.strftime("%a %Y-%m-%d %H:%M"), m.zone, wall_kind(w, tz) or "").strip()}
+    return out
+
+
+def rfc3339_local(t, zone_name):
+    if zone_name == "UTC":
+        return iso(t)
+    s = t.astimezone(ZoneInfo(zone_name)).isoformat()
+    return s
+
+
+# --------------------------------------------------------------------------
+# The feed: format checks, and what RFC 5545 makes of it.
+
+TZID_RE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
+
+
+def parse_utc(s):
+    return dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def unfold(text):
+    return re.sub(r"\r\n[ \t]", "", text).split("\r\n")
+
+
+def split_prop(line):
+    """'DTSTART;TZID=X:2026...' -> ('DTSTART', {'TZID': 'X'}, '2026...')"""
+    m = re.match(r'([A-Za-z0-9-]+)((?:;[A-Za-z0-9-]+=(?:"[^"]*"|[^;:]*))*):(.*)', line)
+    if not m:
+        raise Failure("feed: not a content line: {!r}".format(line))
+    params = {}
+    for p in re.findall(r';([A-Za-z0-9-]+)=("[^"]*"|[^;:]*)', m.group(2)):
+        params[p[0].upper()] = p[1].strip('"')
+    return m.group(1).upper(), params, m.group(3)
+
+
+def parse_feed(text):
+    """VEVENTs as dicts of property lists, and the VTIMEZONE TZIDs."""
+    events, tzids, stack, cur = [], [], [], None
+    for line in unfold(text):
+        if not line:
+            continue
+        name, params, value = split_prop(line)
+        if name == "BEGIN":
+            stack.append(value)
+            if value == "VEVENT":
+                cur = {}
+            continue
+        if name == "END":
+            if not stack or stack.pop() != value:
+                raise Failure("feed: END:{} does not close the open component".format(value))
+            if value == "VEVENT":
+                events.append(cur)
+                cur = None
+            continue
+        if stack and stack[-1] == "VTIMEZONE" and name == "TZID":
+            tzids.append(value)
+        if cur is not None and stack[-1] == "VEVENT":
+            cur.setdefault(name, []).append((params, value))
+    if stack:
+        raise Failure("feed: components left open: {}".format(stack))
+    return events, tzids
+
+
+def feed_datetime(params, value):
+    """(naive wall time, zone name) of a DATE-TIME property value."""
+    if value.endswith("Z"):
+        if "TZID" in params:
+            raise Failure("feed: a UTC value with a TZID: {}".format(value))
+        return dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ"), "UTC"
+    if "TZID" not in params:
+        raise Failure("feed: a floating DATE-TIME (no TZID, no Z): {}".format(value))
+    return dt.datetime.strptime(value, "%Y%m%dT%H%M%S"), params["TZID"]
+
+
+def check_feed(data, cfg, meetings, label):
+    errors = []
+    if not data.endswith(b"\r\n"):
+        errors.append("the feed does not end with CRLF")
+    lines = data.split(b"\r\n")
+    if lines[-1] == b"":
+        lines.pop()
+    for i, line in enumerate(lines, 1):
+        if b"\n" in line or b"\r" in line:
+            errors.append("line {}: a line not ended by CRLF: {!r}".format(i, line[:80]))
+        if len(line) > 75:
+            errors.append("line {}: {} octets, more than 75: {!r}".format(i, len(line), line[:80]))
+    try:
+        text = data.decode("utf-8")
+        events, vtz = parse_feed(text.replace("\r\n", "\n").replace("\n", "\r\n"))
+    except (Failure, UnicodeDecodeError) as e:
+        errors.append(str(e))
+        events, vtz = [], []
+    known = available_timezones()
+    for z in vtz:
+        if not TZID_RE.fullmatch(z) or z not in known:
+            errors.append("VTIMEZONE TZID {!r} is not a plain IANA zone name".format(z))
+    if len(set(vtz)) != len(vtz):
+        errors.append("a VTIMEZONE is repeated: {}".format(vtz))
+    used = set()
+    by_uid = {}
+    for ev in events:
+        uid = ev.get("UID", [({}, "?")])[0][1]
+        rr = ev.get("RRULE", [])
+        if len(rr) != 1:
+            errors.append("{}: {} RRULE properties, exactly one expected".format(uid, len(rr)))
+        if len(ev.get("DTSTART", [])) != 1:
+            errors.append("{}: {} DTSTART properties, exactly one expected".format(uid, len(ev.get("DTSTART", []))))
+        if len(ev.get("DTEND", [])) + len(ev.get("DURATION", [])) != 1:
+            errors.append("{}: exactly one DTEND or DURATION expected".format(uid))
+        for name in ("DTSTART", "DTEND", "EXDATE", "RDATE", "RECURRENCE-ID"):
+            for params, value in ev.get(name, []):
+                z = params.get("TZID")
+                if z is None:
+                    continue
+                used.add(z)
+                if not TZID_RE.fullmatch(z) or z not in known:
+                    errors.append("{}: {} TZID {!r} is not a plain IANA zone name".format(uid, name, z))
+                elif z not in vtz:
+                    errors.append("{}: {} TZID {} has no VTIMEZONE".format(uid, name, z))
+        by_uid[uid] = ev
+    for z in set(vtz) - used:
+        errors.append("VTIMEZONE {} is not used by any event".format(z))
+    want = {"{}@{}".format(m.id, cfg.domain) for m in meetings}
+    if set(by_uid) != want or len(events) != len(want):
+        errors.append("VEVENT UIDs {} (x{}), expected one per meeting: {}".format(
+            sorted(by_uid), len(events), sorted(want)))
+    if errors:
+        raise Failure("{}: the feed breaks SPEC.md section 3 / RFC 5545:\n  ".format(label) + "\n  ".join(errors))
+    return by_uid
+
+
+def feed_walls(ev):
+    """RFC 5545's recurrence set of a VEVENT as wall times, up to the window
+    end: DTSTART (the first instance; section 3.3.10: "The DTSTART property
+    value always counts as the first occurrence"), the RRULE's instances,
+    less EXDATEs; UNTIL bounds by the instant. Also returns the zone and the
+    DTSTART/DTEND wall times (DTEND's zone None and a timedelta instead
+    of the wall time for a DURATION)."""
+    (p0, v0), = ev["DTSTART"]
+    w0, zname = feed_datetime(p0, v0)
+    tz = zone(zname)
+    if "DTEND" in ev:
+        (p1, v1), = ev["DTEND"]
+        wend, zend = feed_datetime(p1, v1)
+    else:
+        # DURATION (section 3.3.6): hours, minutes and seconds are exact,
+        # and every reader takes it as it is. Days and weeks (nominal) are
+        # not used by tandem.
+        (_, v1), = ev["DURATION"]
+        m = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", v1)
+        if not m:
+            raise Failure("{}: DURATION {} is not of the PTnHnMnS form".format(ev["UID"][0][1], v1))
+        wend = dt.timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0), seconds=int(m.group(3) or 0))
+        zend = None
+    rule = ev["RRULE"][0][1]
+    parts = dict(x.split("=", 1) for x in rule.split(";"))
+    until = None
+    if "UNTIL" in parts:
+        until = dt.datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    count = int(parts["COUNT"]) if "COUNT" in parts else None
+    last = (WINDOW_TO + dt.timedelta(days=2)).replace(tzinfo=None)
+    inst = rule_walls(rule, w0, last)
+    if count is not None:
+        inst = inst[:count] if inst and inst[0] == w0 else inst[:count - 1]
+    walls = [w0] + [w for w in inst if w != w0 and (until is None or reading_rfc(w, tz) <= until)]
+    ex = set()
+    for params, value in ev.get("EXDATE", []):
+        for v in value.split(","):
+            xw, xz = feed_datetime(params, v)
+            ex.add(reading_rfc(xw, zone(xz)))
+    walls = [w for w in walls if reading_rfc(w, tz) not in ex]
+    return walls, tz, w0, wend, None if zend is None else zone(zend)
+
+
+def feed_expectations(by_uid, cfg):
+    """The RFC 5545 reading of the feed, and what each implementation makes
+    of it with its KNOWN_DEVIATIONS: {who: {(meeting, start, end): note}},
+    and {who: {deviation id: number of occurrences it changes}}."""
+    out = {"rfc": {}, "python": {}, "icaljs": {}}
+    tally = {"python": {}, "icaljs": {}}
+
+    def count(who, what):
+        tally[who][what] = tally[who].get(what, 0) + 1
+
+    for uid, ev in by_uid.items():
+        mid = uid.split("@", 1)[0]
+        walls, tz, w0, wend, tzend = feed_walls(ev)
+        def duration_read(read):
+            return wend if tzend is None else read(wend, tzend) - read(w0, tz)
+
+        rfc_duration = duration_read(reading_rfc)
+        for who, read in (("rfc", reading_rfc), ("python", reading_pytz), ("icaljs", reading_icaljs)):
+            duration = duration_read(read)
+            for w in walls:
+                start = read(w, tz)
+                if who == "icaljs":
+                    # ICAL.Event.getOccurrenceDetails: end = start (wall
+                    # time) + duration, added field by field.
+                    end = read(w + duration, tz)
+                else:
+                    end = start + duration
+                if not WINDOW_FROM <= start < WINDOW_TO:
+                    continue
+                kind = wall_kind(w, tz)
+                note = "{} {} {}".format(w.strftime("%a %Y-%m-%d %H:%M"), tz, kind or "").strip()
+                out[who][(mid, iso(start), iso(end))] = note
+                if who != "rfc":
+                    rstart = reading_rfc(w, tz)
+                    if start != rstart:
+                        count(who, "{}-{}".format(who if who == "icaljs" else "pytz",
+                                                  {"overlap": "overlap-second", "gap": "gap-backward"}[kind]))
+                    elif end - start != rfc_duration:
+                        # python: DTSTART or DTEND is a doubled time, so
+                        # the duration DTEND - DTSTART is read differently
+                        count(who, "icaljs-wallclock-end" if who == "icaljs" else "pytz-overlap-second")
+        extra, omit = ICALJS_BYSETPOS.get((cfg.name, mid), ([], []))
+        for d, sign in [(x, +1) for x in extra] + [(x, -1) for x in omit]:
+            w = dt.datetime.combine(d, w0.time())
+            start = reading_icaljs(w, tz)
+            key = (mid, iso(start), iso(start + duration_read(reading_icaljs)))
+            count("icaljs", "icaljs-bysetpos")
+            if sign > 0:
+                out["icaljs"][key] = "{} {} (known: ical.js BYSETPOS)".format(w.strftime("%a %Y-%m-%d %H:%M"), tz)
+            else:
+                out["icaljs"].pop(key, None)
+    for who in tally:
+        unknown = set(tally[who]) - {k for k, _ in KNOWN_DEVIATIONS[who]}
+        if unknown:
+            raise Failure("the {} model produced deviations not in KNOWN_DEVIATIONS: {}".format(who, unknown))
+    return out, tally
+
+
+# --------------------------------------------------------------------------
+# Running things
+
+def run(cmd, what, stdin=None):
+    try:
+        p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=120)
+    except FileNotFoundError as e:
+        raise Failure("{}: {} — {}".format(what, e, INSTALL_HINT))
+    if p.returncode != 0:
+        raise Failure("{} failed (exit {}): {}\n{}{}".format(
+            what, p.returncode, " ".join(cmd), p.stderr.decode(errors="replace"), p.stdout.decode(errors="replace")[:2000]))
+    return p.stdout
+
+
+def preflight():
+    if not os.path.exists(DEBIAN_PYTHON):
+        raise Failure("{} is missing — {}".format(DEBIAN_PYTHON, INSTALL_HINT))
+    probe = subprocess.run([DEBIAN_PYTHON, "-c", "import icalendar, recurring_ical_events"], capture_output=True)
+    if probe.returncode != 0:
+        raise Failure("{} cannot import icalendar / recurring_ical_events ({}) — {}".format(
+            DEBIAN_PYTHON, probe.stderr.decode().strip().splitlines()[-1:], INSTALL_HINT))
+    if not shutil.which("node"):
+        raise Failure("node is not installed — {}".format(INSTALL_HINT))
+    if not os.path.exists(os.path.join(HERE, "node_modules", "ical.js", "package.json")):
+        raise Failure("ical.js is not installed in {}/node_modules — run: npm ci --prefix tests/interop".format(HERE))
+
+
+def occurrence_keys(items, what):
+    keys = {}
+    for o in items:
+        k = (o["meeting"], o["start"], o["end"])
+        if k in keys:
+            raise Failure("{} lists {} twice".format(what, k))
+        keys[k] = o
+    return keys
+
+
+def _note(v):
+    return v if isinstance(v, str) else v.get("why", "")
+
+
+def diff(label, expected, got, expected_name, got_name, seen=None):
+    """None, or a readable diff of two {(meeting, start, end): note} sets:
+    '~' an occurrence both list at the same start with another end, '-' one
+    only the expectation lists, '+' one only `got` lists."""
+    missing = set(expected) - set(got)
+    extra = set(got) - set(expected)
+    if not missing and not extra:
+        return None
+    ends_exp = {(k[0], k[1]): k for k in missing}
+    ends_got = {(k[0], k[1]): k for k in extra}
+    rows = []
+    for ms in sorted(set(ends_exp) | set(ends_got), key=lambda x: (x[1], x[0])):
+        a, b = ends_exp.get(ms), ends_got.get(ms)
+        if a and b:
+            rows.append((ms[0], "  ~ {:<32} {}  ends {} in {}, {} in {}   {}".format(
+                ms[0], ms[1], a[2][11:], expected_name, b[2][11:], got_name, _note(expected[a]))))
+        elif a:
+            rows.append((ms[0], "  - {:<32} {} .. {}   {}".format(ms[0], a[1], a[2][11:], _note(expected[a]))))
+        else:
+            rows.append((ms[0], "  + {:<32} {} .. {}   {}".format(ms[0], b[1], b[2][11:], _note(got[b]))))
+    if seen is not None:
+        # a department feed: what the all-meetings feed showed already is
+        # only mentioned
+        if {r for _, r in rows} <= seen:
+            return "{}: the same {} difference(s) as in the all-meetings feed".format(label, len(rows))
+        seen.update(r for _, r in rows)
+    per_meeting = {}
+    for mid, _ in rows:
+        per_meeting[mid] = per_meeting.get(mid, 0) + 1
+    out = ["{}: {} and {} differ on {} occurrence(s) ({}):".format(
+        label, expected_name, got_name, len(rows),
+        ", ".join("{} {}".format(k, v) for k, v in sorted(per_meeting.items())))]
+    out += [r for _, r in rows[:MAX_DIFF_LINES]]
+    if len(rows) > MAX_DIFF_LINES:
+        out.append("  ... and {} more".format(len(rows) - MAX_DIFF_LINES))
+    out.append("  (~ other end, - only in {}, + only in {})".format(expected_name, got_name))
+    return "\n".join(out)
+
+
+class Stats:
+    def __init__(self):
+        self.configs = 0
+        self.feeds = 0
+        self.occurrences = 0
+        self.deviations = {"python": {}, "icaljs": {}}
+
+
+def check_config(path, tandem, tmp, stats, verbose):
+    cfg = Config(path)
+    run([tandem, "-c", path, "check"], "tandem check {}".format(path))
+    problems = []
+    seen = {"spec": set(), "rfc": set(), "python": set(), "icaljs": set()}
+    feeds = [(None, cfg.meetings)] + [
+        (d, [m for m in cfg.meetings if d in m.departments]) for d in cfg.departments]
+    for dept, meetings in feeds:
+        label = "{} [{}]".format(cfg.name, dept or "all")
+        sel = ["--department", dept] if dept else []
+        feed = run([tandem, "-c", path, "export"] + sel, label + " export")
+        again = run([tandem, "-c", path, "export"] + sel, label + " export (again)")
+        ics = os.path.join(tmp, "{}-{}.ics".format(cfg.name, dept or "all"))
+        run([tandem, "-c", path, "export", "-o", ics] + sel, label + " export -o")
+        with open(ics, "rb") as f:
+            written = f.read()
+        if again != feed or written != feed:
+            problems.append("{}: exporting twice (or with -o) does not give byte-identical feeds".format(label))
+        try:
+            by_uid = check_feed(feed, cfg, meetings, label)
+        except Failure as e:
+            problems.append(str(e))
+            continue
+
+        window = ["--from", iso(WINDOW_FROM), "--days", str(WINDOW_DAYS), "--json"]
+        preview = json.loads(run([tandem, "-c", path, "preview"] + window + sel, label + " preview"))
+        tandem_occ = occurrence_keys(preview, label + " tandem preview")
+        zones = {m.id: zone(m.zone) for m in meetings}
+        for o in preview:
+            if o["meeting"] in zones:
+                t = parse_utc(o["start"]).astimezone(zones[o["meeting"]])
+                o["why"] = "{} {}".format(t.strftime("%a %Y-%m-%d %H:%M"), t.tzinfo)
+        stats.feeds += 1
+        stats.occurrences += len(tandem_occ)
+
+        # spec: the INI, read independently, against tandem's preview
+        spec = spec_occurrences(cfg, meetings)
+        d = diff(label + " [spec]", spec, tandem_occ, "SPEC.md", "tandem", seen["spec"])
+        if d:
+            problems.append(d)
+        for k, o in tandem_occ.items():
+            want = spec.get(k)
+            if want and (o["title"], o["departments"], o["local"]) != (want["title"], want["departments"], want["local"]):
+                problems.append("{} [spec]: {} {}: title/departments/local {} {} {}, expected {} {} {}".format(
+                    label, k[0], k[1], o["title"], o["departments"], o["local"],
+                    want["title"], want["departments"], want["local"]))
+                break
+        if [o["start"] for o in preview] != sorted(o["start"] for o in preview):
+            problems.append("{}: preview is not in time order".format(label))
+
+        # rfc: the feed, read by RFC 5545, against tandem's preview. SPEC.md:
+        # "DTSTART is the first real occurrence"; RFC 5545 section 3.8.5.3:
+        # "The DTSTART property value SHOULD be synchronized with the
+        # recurrence rule ... [else the recurrence set] is undefined".
+        for uid, ev in sorted(by_uid.items()):
+            w0, _ = feed_datetime(*ev["DTSTART"][0])
+            if w0 not in rule_walls(ev["RRULE"][0][1], w0, w0):
+                problems.append("{} [rfc]: {}: DTSTART {} is not an instance of RRULE:{} (not synchronized: "
+                                "RFC 5545 section 3.8.5.3)".format(label, uid, w0, ev["RRULE"][0][1]))
+        expect, tally = feed_expectations(by_uid, cfg)
+        d = diff(label + " [rfc]", expect["rfc"], tandem_occ, "RFC 5545 on the feed", "tandem", seen["rfc"])
+        if d:
+            problems.append(d)
+
+        # the two independent implementations
+        args = [ics, iso(WINDOW_FROM), iso(WINDOW_TO)]
+        impls = (("python", [DEBIAN_PYTHON, os.path.join(HERE, "expand_python.py")] + args),
+                 ("icaljs", ["node", os.path.join(HERE, "expand_icaljs.mjs")] + args))
+        for who, cmd in impls:
+            got = occurrence_keys(json.loads(run(cmd, label + " " + who)), label + " " + who)
+            d = diff("{} [{}]".format(label, who), expect[who], got,
+                     "RFC 5545 + known deviations", who, seen[who])
+            if d:
+                problems.append(d)
+            for k, v in tally[who].items():
+                stats.deviations[who][k] = stats.deviations[who].get(k, 0) + v
+            if verbose:
+                print("  {:<30} {:<6} {:>5} occurrences; known deviations: {}".format(
+                    label, who, len(got), ", ".join("{} {}".format(k, v) for k, v in sorted(tally[who].items())) or "none"))
+    stats.configs += 1
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tandem", default=os.environ.get("TANDEM", os.path.join(ROOT, "build", "tandem")))
+    ap.add_argument("--keep", metavar="DIR", help="write the feeds to DIR and keep them")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("configs", nargs="*")
+    a = ap.parse_args()
+    configs = a.configs or sorted(glob.glob(os.path.join(HERE, "configs", "*.ini"))) + [
+        os.path.join(ROOT, "config", "example.ini")]
+    stats = Stats()
+    failed = []
+    try:
+        preflight()
+        if not os.access(a.tandem, os.X_OK):
+            raise Failure("no tandem binary at {} (build it, or pass --tandem)".format(a.tandem))
+        with tempfile.TemporaryDirectory(prefix="tandem-interop-") as tmp:
+            if a.keep:
+                os.makedirs(a.keep, exist_ok=True)
+                tmp = a.keep
+            for path in configs:
+                try:
+                    problems = check_config(path, a.tandem, tmp, stats, a.verbose)
+                except Failure as e:
+                    problems = [str(e)]
+                if problems:
+                    failed.append(path)
+                    print("FAIL {}\n{}\n".format(path, "\n\n".join(problems)), flush=True)
+                elif a.verbose:
+                    print("ok   {}".format(path), flush=True)
+    except Failure as e:
+        print("interop: FAIL: {}".format(e), file=sys.stderr)
+        return 1
+    if failed:
+        print("interop: FAIL: {} of {} configs: {}".format(len(failed), len(configs), ", ".join(
+            os.path.basename(p) for p in failed)))
+        return 1
+    for who in ("python", "icaljs"):
+        for k, why in KNOWN_DEVIATIONS[who]:
+            if stats.deviations[who].get(k):
+                print("known deviation {} ({} occurrences): {}".format(k, stats.deviations[who][k], why))
+    ndev = sum(v for d in stats.deviations.values() for v in d.values())
+    print("interop: {} config{}, {} feeds, {} occurrences, python and ical.js agree with tandem preview{}".format(
+        stats.configs, "" if stats.configs == 1 else "s", stats.feeds, stats.occurrences,
+        " (but for {} occurrence(s) of the known deviations above, modelled exactly)".format(ndev) if ndev else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
