@@ -14,8 +14,10 @@
 #include "deliver.h"
 #include "feed.h"
 #include "fileio.h"
+#include "http.h"
 #include "ledger.h"
 #include "log.h"
+#include "metrics.h"
 #include "reminder.h"
 #include "schedule.h"
 #include "util.h"
@@ -31,19 +33,17 @@ typedef struct Daemon {
         Ledger *ledger;
         Delivery *delivery;
         Reminders *reminders;
+        Http *http;
         bool stopping;
+        bool last_reload_ok;
+        int64_t last_reload, started;
 } Daemon;
 
 /* Config + schedule, with every error logged. */
 static int load(const char *path, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
-        int r = config_load(path, config, &diags);
-        if (r == 0) {
-                r = schedule_new(*config, schedule, &diags);
-                if (r < 0)
-                        *config = config_free(*config);
-        }
+        int r = schedule_load(path, config, schedule, &diags);
         for (size_t i = 0; i < diags.n; i++)
                 log_msg(strstr(diags.lines[i], ": warning: ") ? LOG_WARNING : LOG_ERR, "%s", diags.lines[i]);
         if (r < 0 && r != -EINVAL)
@@ -57,10 +57,7 @@ static int load(const char *path, Config **config, Schedule **schedule)
 static void fingerprint(icalcomponent *ev, char out[17])
 {
         _cleanup_free_ char *text = icalcomponent_as_ical_string_r(ev);
-        uint64_t h = 14695981039346656037ULL;
-        for (const char *p = text; *p; p++)
-                h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-        snprintf(out, 17, "%016llx", (unsigned long long)h);
+        snprintf(out, 17, "%016llx", (unsigned long long)fnv1a64(text, strlen(text)));
 }
 
 static FeedMeta *meta_load(Ledger *l, const Schedule *s)
@@ -75,27 +72,75 @@ static FeedMeta *meta_load(Ledger *l, const Schedule *s)
         return meta;
 }
 
-static int write_feed(const Daemon *d, const Department *dept)
+/* When the feed last changed: its newest meeting definition. */
+static int64_t feed_modified(const Daemon *d, const Department *dept)
 {
-        _cleanup_free_ char *text = feed_render(d->schedule, dept, d->meta);
-        _cleanup_free_ char *path = xasprintf("%s/%s.ics", d->config->feed_dir, dept ? dept->id : "all");
-        int r = fileio_write_atomic(path, text, strlen(text), 0644);
-        if (r < 0)
-                log_error("cannot write %s: %s", path, strerror(-r));
-        return r;
+        int64_t t = 0;
+        for (size_t i = 0; i < d->config->n_meetings; i++)
+                if ((!dept || meeting_has_department(&d->config->meetings[i], dept)) && d->meta[i].modified > t)
+                        t = d->meta[i].modified;
+        return t ? t : d->started;
 }
 
-static void write_feeds(const Daemon *d)
+/* Renders every feed once per config load: written to feed_dir
+ * (atomically) and handed to the HTTP server, the same bytes for both. */
+static void publish_feeds(Daemon *d)
 {
-        if (mkdir(d->config->feed_dir, 0755) < 0 && errno != EEXIST) {
+        size_t n = d->config->n_departments + 1;
+        HttpFeed *feeds = xcalloc(n, sizeof(HttpFeed));
+        char **texts = xcalloc(n, sizeof(char *));
+        bool dir_ok = mkdir(d->config->feed_dir, 0755) == 0 || errno == EEXIST;
+        int failed = 0;
+
+        if (!dir_ok)
                 log_error("cannot create feed directory %s: %m", d->config->feed_dir);
-                return;
+        for (size_t i = 0; i < n; i++) {
+                const Department *dept = i ? &d->config->departments[i - 1] : NULL;
+                texts[i] = feed_render(d->schedule, dept, d->meta);
+                feeds[i] = (HttpFeed){dept ? dept->id : "all", texts[i], strlen(texts[i]), feed_modified(d, dept)};
+                if (!dir_ok)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/%s.ics", d->config->feed_dir, feeds[i].name);
+                int r = fileio_write_atomic(path, texts[i], feeds[i].len, 0644);
+                if (r < 0) {
+                        log_error("cannot write %s: %s", path, strerror(-r));
+                        failed++;
+                }
         }
-        int r = write_feed(d, NULL);
-        for (size_t i = 0; i < d->config->n_departments; i++)
-                r |= write_feed(d, &d->config->departments[i]);
-        if (r == 0)
-                log_info("wrote %zu feeds to %s", d->config->n_departments + 1, d->config->feed_dir);
+        if (dir_ok && !failed)
+                log_info("wrote %zu feeds to %s", n, d->config->feed_dir);
+        if (d->http)
+                http_set_feeds(d->http, feeds, n, d->config->feed_token);
+        strv_free(texts, n);
+        free(feeds);
+}
+
+static void log_subscribe_links(const Config *c)
+{
+        for (size_t i = 0; i <= c->n_departments; i++) {
+                const char *name = i ? c->departments[i - 1].id : "all";
+                _cleanup_free_ char *web = feed_url(c, name, true), *plain = feed_url(c, name, false);
+                log_info("subscribe to %s: %s (or %s)", name, web, plain);
+        }
+}
+
+static char *render_metrics(void *userdata)
+{
+        Daemon *d = userdata;
+        ReminderStats st;
+        reminders_stats(d->reminders, &st);
+        size_t n = 0;
+        const MetricsDepartment *depts = reminders_departments(d->reminders, &n);
+        Metrics m = {
+                .sent = st.sent, .failed = st.failed, .missed = st.missed,
+                .retries = deliver_retries(d->delivery), .pending = st.pending,
+                .in_flight = deliver_pending(d->delivery), .next_reminder = st.next_due,
+                .departments = depts, .n_departments = n,
+                .http = d->http ? http_counters(d->http) : NULL,
+                .last_reload_ok = d->last_reload_ok, .last_reload = d->last_reload,
+                .started = d->started, .meetings = d->config->n_meetings,
+        };
+        return metrics_render(&m);
 }
 
 static void notify_ready(Daemon *d)
@@ -113,9 +158,14 @@ static void reload(Daemon *d)
         log_info("reloading %s", d->config_path);
         if (load(d->config_path, &config, &schedule) < 0) {
                 log_error("reload refused: %s has errors; keeping the running schedule", d->config_path);
+                d->last_reload_ok = false;
+                d->last_reload = clock_now();
                 notify_ready(d);
                 return;
         }
+        if (!streq(config->listen, d->config->listen))
+                log_warning("listen changed to %s; the server stays on %s until a restart", config->listen,
+                            d->config->listen);
         if (!streq(config->state_dir, d->config->state_dir))
                 log_warning("state_dir changed to %s; the ledger stays at %s until a restart", config->state_dir,
                             d->config->state_dir);
@@ -127,7 +177,9 @@ static void reload(Daemon *d)
         d->config = config;
         d->schedule = schedule;
         d->meta = meta;
-        write_feeds(d);
+        publish_feeds(d);
+        d->last_reload_ok = true;
+        d->last_reload = clock_now();
         log_info("reloaded: %zu departments, %zu meetings", config->n_departments, config->n_meetings);
         notify_ready(d);
 }
@@ -160,6 +212,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 static void daemon_free(Daemon *d)
 {
         /* Delivery first: its jobs point into the reminders' bookkeeping. */
+        http_free(d->http);
         deliver_free(d->delivery);
         reminders_free(d->reminders);
         ledger_close(d->ledger);
@@ -206,12 +259,22 @@ int daemon_run(const char *config_path, int64_t clock_start_usec, double clock_r
                 return 1;
         if (ledger_open(d.config->state_dir, &d.ledger) < 0)
                 goto fail;
+        d.started = d.last_reload = clock_now();
+        d.last_reload_ok = true;
         d.meta = meta_load(d.ledger, d.schedule);
-        write_feeds(&d);
         if ((r = setup_loop(&d)) < 0) {
                 log_error("cannot set up the event loop: %s", strerror(-r));
                 goto fail;
         }
+        if (!streq(d.config->listen, "off")) {
+                if (http_new(d.event, d.config->listen, &d.http) < 0)
+                        goto fail;
+                http_set_metrics(d.http, render_metrics, &d);
+                log_info("serving feeds on http://%s/feeds/", d.config->listen);
+        }
+        publish_feeds(&d);
+        if (d.http)
+                log_subscribe_links(d.config);
         if ((r = deliver_new(d.event, &d.delivery)) < 0 ||
             (r = reminders_new(d.event, d.ledger, d.delivery, &d.reminders)) < 0) {
                 log_error("cannot set up delivery: %s", strerror(-r));

@@ -19,6 +19,9 @@
 #define BACKOFF_FIRST_USEC (2 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (10 * 60 * USEC_PER_SEC)
 #define RESPONSE_MAX 65536
+/* A longer wait is as good as "never" for a reminder; the cap keeps a
+ * hostile or broken Retry-After from overflowing the arithmetic. */
+#define RETRY_AFTER_MAX_SECS (366LL * 86400)
 
 typedef struct Endpoint {
         char *url;
@@ -187,6 +190,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
         return len;
 }
 
+static int64_t retry_after_usec(int64_t secs)
+{
+        return (secs < RETRY_AFTER_MAX_SECS ? secs : RETRY_AFTER_MAX_SECS) * USEC_PER_SEC;
+}
+
 /* Retry-After: delay-seconds or an HTTP-date (RFC 9110 section 10.2.3). */
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
@@ -197,11 +205,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
                 char *s = strstrip(v), *end;
                 long secs = strtol(s, &end, 10);
                 if (*s && !*end && secs >= 0)
-                        job->retry_after = (int64_t)secs * USEC_PER_SEC;
+                        job->retry_after = retry_after_usec(secs);
                 else {
                         time_t t = curl_getdate(s, NULL);
                         if (t > 0)
-                                job->retry_after = ((int64_t)t - time(NULL)) * USEC_PER_SEC;
+                                job->retry_after = retry_after_usec((int64_t)t - time(NULL));
                 }
                 if (job->retry_after < 0 && *s)
                         job->retry_after = 0;
@@ -262,6 +270,8 @@ static int64_t discord_retry_after(const char *body)
                 double s = json_number_value(v);
                 if (s > 3600)
                         s /= 1000; /* milliseconds */
+                if (s > RETRY_AFTER_MAX_SECS)
+                        s = RETRY_AFTER_MAX_SECS;
                 r = (int64_t)(s * USEC_PER_SEC);
         }
         json_decref(j);
@@ -323,9 +333,21 @@ static void job_completed(Delivery *d, Job *job, CURLcode code)
         /* Honour Retry-After for the whole endpoint, not just this job. */
         if (job->retry_after >= 0 && job->endpoint->next_allowed < job->not_before)
                 job->endpoint->next_allowed = job->not_before;
-        if (job->not_before >= job->deadline || d->stopping) {
-                log_error("%s: %s failed: %s; giving up, %s", job->label, host, job->last_error,
-                          d->stopping ? "stopping" : "the meeting starts before the next try");
+        if (d->stopping) {
+                /* A transient failure is not the reminder's end: like a
+                 * request abandoned at the stop timeout, it is left
+                 * unrecorded ("sending" in the ledger) for the next start to
+                 * retry while its meeting is still ahead (SPEC.md section 5,
+                 * "nothing lost"). */
+                log_warning("%s: %s failed: %s; stopping, the next start retries it", job->label, host,
+                            job->last_error);
+                job_unlink(d, job);
+                job_free(job);
+                return;
+        }
+        if (job->not_before >= job->deadline) {
+                log_error("%s: %s failed: %s; giving up, the meeting starts before the next try", job->label, host,
+                          job->last_error);
                 job_finish(job, false);
                 return;
         }

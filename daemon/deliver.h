@@ -20,7 +20,8 @@ typedef struct DeliverResult {
 typedef struct DeliverCallbacks {
         /* Before every request: record the attempt durably. */
         void (*attempt)(void *userdata);
-        /* Once, with the final outcome. */
+        /* Once, with the final outcome; never for a request left
+         * unfinished by deliver_shutdown() or deliver_free(). */
         void (*done)(void *userdata, const DeliverResult *r);
 } DeliverCallbacks;
 

@@ -10,6 +10,15 @@ char *feed_title(const Config *c, const Department *dept)
         return dept ? xasprintf("%s: %s", c->calendar_name, dept->name) : xstrdup(c->calendar_name);
 }
 
+char *feed_url(const Config *c, const char *name, bool webcal)
+{
+        const char *base = c->public_url;
+        const char *rest = strstr(base, "://");
+        rest = rest ? rest + 3 : base;
+        return xasprintf("%s%s/feeds/%s.ics%s%s", webcal ? "webcal://" : "", webcal ? rest : base, name,
+                         c->feed_token ? "?token=" : "", c->feed_token ? c->feed_token : "");
+}
+
 static void add_x(icalcomponent *c, const char *name, const char *value)
 {
         icalproperty *p = icalproperty_new_x(value);

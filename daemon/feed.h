@@ -16,5 +16,9 @@ typedef struct FeedMeta {
 /* The feed for dept (NULL: all meetings). meta has one entry per meeting,
  * or is NULL (sequence 0, modified at the start date). Caller frees. */
 char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *meta);
+/* The URL to subscribe to a feed ("all" or a department id), from
+ * public_url, with the token when one is set; webcal: the webcal:// form
+ * that calendar apps open directly. Caller frees. */
+char *feed_url(const Config *c, const char *name, bool webcal);
 /* The calendar's display name: "Joint meetings", "Joint meetings: Sales". */
 char *feed_title(const Config *c, const Department *dept);

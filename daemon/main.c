@@ -161,10 +161,14 @@ static int cmd_check(const Options *o)
                 printf("  %-16s %s at %02d:%02d %s; %s\n", "", cadence_text(m, cad, sizeof cad), m->hour, m->minute,
                        tz_name(m->zone), when);
         }
-        printf("\nFeeds: all");
-        for (size_t i = 0; i < c->n_departments; i++)
-                printf(", %s", c->departments[i].id);
-        printf("\n");
+        printf("\nFeeds (subscribe with the webcal:// link; tandem run also writes them to %s):\n", c->feed_dir);
+        for (size_t i = 0; i <= c->n_departments; i++) {
+                const char *name = i ? c->departments[i - 1].id : "all";
+                _cleanup_free_ char *web = feed_url(c, name, true), *plain = feed_url(c, name, false);
+                printf("  %-16s %s\n  %-16s %s\n", name, web, "", plain);
+        }
+        if (streq(c->listen, "off"))
+                printf("  (listen = off: the built-in server is disabled; serve %s with any web server)\n", c->feed_dir);
         return 0;
 }
 

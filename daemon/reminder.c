@@ -35,7 +35,30 @@ struct Reminders {
         size_t n, alloc;
         Pending *pending;
         uint64_t sent, failed, missed;
+        MetricsDepartment *depts; /* ids owned here */
+        size_t n_depts, alloc_depts;
 };
+
+typedef enum Outcome { OUTCOME_SENT, OUTCOME_FAILED, OUTCOME_MISSED } Outcome;
+
+/* Counts an outcome, in total and for the department. */
+static void count(Reminders *r, const char *dept, Outcome o)
+{
+        MetricsDepartment *d = NULL;
+        for (size_t i = 0; i < r->n_depts && !d; i++)
+                if (streq(r->depts[i].id, dept))
+                        d = &r->depts[i];
+        if (!d) {
+                GROW(r->depts, r->n_depts, r->alloc_depts);
+                d = &r->depts[r->n_depts++];
+                *d = (MetricsDepartment){.id = xstrdup(dept)};
+        }
+        switch (o) {
+        case OUTCOME_SENT: r->sent++, d->sent++; break;
+        case OUTCOME_FAILED: r->failed++, d->failed++; break;
+        case OUTCOME_MISSED: r->missed++, d->missed++; break;
+        }
+}
 
 /* ---- heap ---------------------------------------------------------- */
 
@@ -142,10 +165,10 @@ static void on_done(void *userdata, const DeliverResult *res)
         Reminders *r = p->owner;
         if (res->ok) {
                 ledger_sent(r->ledger, &p->key, res->http_status, clock_now());
-                r->sent++;
+                count(r, p->department, OUTCOME_SENT);
         } else {
                 ledger_failed(r->ledger, &p->key, res->http_status, res->error, clock_now());
-                r->failed++;
+                count(r, p->department, OUTCOME_FAILED);
         }
         pending_free(r, p);
 }
@@ -164,7 +187,7 @@ static void send_reminder(Reminders *r, const Entry *e, int64_t now)
                 printf("%s\n", msg.line);
                 fflush(stdout);
                 ledger_sent(r->ledger, &k, 0, now);
-                r->sent++;
+                count(r, d->id, OUTCOME_SENT);
                 chat_message_free(&msg);
                 return;
         }
@@ -194,7 +217,7 @@ static void fire(Reminders *r, const Entry *e, int64_t now)
                         ledger_failed(r->ledger, &k, 0, "the meeting started before it could be sent", now);
                 else
                         ledger_missed(r->ledger, &k, now);
-                r->missed++;
+                count(r, k.department, OUTCOME_MISSED);
                 return;
         }
         send_reminder(r, e, now);
@@ -216,7 +239,10 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* Reminders of meetings that started while the daemon was down: nothing
- * can be sent for them any more, but the ledger says what happened. */
+ * can be sent for them any more, but the ledger says what happened. That
+ * includes reminders due before `since` which the stop or crash cut off
+ * (still "sending": in flight, or waiting to retry): fire() records them
+ * as failed, where they would otherwise stay "sending" for ever. */
 static void record_missed(Reminders *r, const Schedule *s, int64_t since, int64_t now)
 {
         _cleanup_free_ Occurrence *occ = NULL;
@@ -226,8 +252,7 @@ static void record_missed(Reminders *r, const Schedule *s, int64_t since, int64_
                 for (size_t ri = 0; ri < m->n_reminders; ri++)
                         for (size_t di = 0; di < m->n_departments; di++) {
                                 Entry e = {occ[i].start - m->reminders[ri].before, occ[i], ri, di};
-                                if (e.due >= since && e.due <= now)
-                                        fire(r, &e, now);
+                                fire(r, &e, now);
                         }
         }
 }
@@ -278,6 +303,9 @@ Reminders *reminders_free(Reminders *r)
                 pending_free(r, r->pending);
         sd_event_source_disable_unref(r->timer);
         sd_event_unref(r->event);
+        for (size_t i = 0; i < r->n_depts; i++)
+                free((char *)r->depts[i].id);
+        free(r->depts);
         free(r->heap);
         free(r);
         return NULL;
@@ -297,4 +325,10 @@ char *reminders_status(const Reminders *r)
         char when[32];
         tz_format_rfc3339(icaltimezone_get_utc_timezone(), e->due, when);
         return xasprintf("Next reminder: %s for %s at %s", m->title, m->departments[e->dept]->name, when);
+}
+
+const MetricsDepartment *reminders_departments(const Reminders *r, size_t *n)
+{
+        *n = r->n_depts;
+        return r->depts;
 }

@@ -7,6 +7,7 @@
 
 #include "deliver.h"
 #include "ledger.h"
+#include "metrics.h"
 #include "schedule.h"
 
 typedef struct Reminders Reminders;
@@ -24,5 +25,8 @@ Reminders *reminders_free(Reminders *r);
  * meetings that started while the daemon was down are recorded as missed. */
 void reminders_load(Reminders *r, const Schedule *s, bool startup);
 void reminders_stats(const Reminders *r, ReminderStats *ret);
+/* Outcomes by department since start (ids stay valid until the next call
+ * or reminders_free). */
+const MetricsDepartment *reminders_departments(const Reminders *r, size_t *n);
 /* "Next reminder: ..." for sd_notify STATUS=. */
 char *reminders_status(const Reminders *r);

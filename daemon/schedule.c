@@ -58,9 +58,10 @@ static struct icalrecurrencetype rule_in_wall_time(struct icalrecurrencetype r, 
         return r;
 }
 
-void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, Occurrence **ret,
-                     size_t *n, size_t *alloc)
+void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, size_t max,
+                     Occurrence **ret, size_t *n, size_t *alloc)
 {
+        size_t found = 0;
         icalproperty *dtstart = icalcomponent_get_first_property(vevent, ICAL_DTSTART_PROPERTY);
         icalproperty *dtend = icalcomponent_get_first_property(vevent, ICAL_DTEND_PROPERTY);
         icalproperty *rrule = icalcomponent_get_first_property(vevent, ICAL_RRULE_PROPERTY);
@@ -88,6 +89,8 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
                         continue;
                 GROW(*ret, *n, *alloc);
                 (*ret)[(*n)++] = (Occurrence){m, start, start + duration};
+                if (++found == max)
+                        break;
         }
         icalrecur_iterator_free(it);
 }
@@ -109,9 +112,10 @@ size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const D
                 const Meeting *m = &s->config->meetings[i];
                 if (dept && !meeting_has_department(m, dept))
                         continue;
-                schedule_expand(s->events[i], m, from, to, &v, &n, &alloc);
+                schedule_expand(s->events[i], m, from, to, SIZE_MAX, &v, &n, &alloc);
         }
-        qsort(v, n, sizeof(*v), occurrence_cmp);
+        if (n > 1)
+                qsort(v, n, sizeof(*v), occurrence_cmp);
         *ret = v;
         return n;
 }
@@ -119,20 +123,15 @@ size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const D
 bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence *ret)
 {
         size_t i = (size_t)(m - s->config->meetings);
-        /* Look ahead a year at a time: rules as sparse as "every February
-         * 29th" still answer quickly, and "never again" ends at 2200. */
-        for (int64_t lo = from; lo < 7258118400; lo += 366 * 86400) {
-                Occurrence *v = NULL;
-                size_t n = 0, alloc = 0;
-                schedule_expand(s->events[i], m, lo, lo + 366 * 86400, &v, &n, &alloc);
-                if (n > 0) {
-                        *ret = v[0];
-                        free(v);
-                        return true;
-                }
-                free(v);
-        }
-        return false;
+        Occurrence *v = NULL;
+        size_t n = 0, alloc = 0;
+        /* The iterator itself ends at UNTIL or COUNT; every rule was checked
+         * to have an occurrence when it was built. */
+        schedule_expand(s->events[i], m, from, INT64_MAX, 1, &v, &n, &alloc);
+        if (n > 0)
+                *ret = v[0];
+        free(v);
+        return n > 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -37,9 +37,10 @@ static inline void schedule_freep(Schedule **s) { schedule_free(*s); }
  * meeting order). If dept is not NULL, only that department's meetings. */
 size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const Department *dept,
                             Occurrence **ret);
-/* The occurrences of one VEVENT that start in [from, to); appends to *ret. */
-void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, Occurrence **ret,
-                     size_t *n, size_t *alloc);
+/* The occurrences of one VEVENT that start in [from, to), at most max of
+ * them; appends to *ret. */
+void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, size_t max,
+                     Occurrence **ret, size_t *n, size_t *alloc);
 /* The next occurrence starting at or after `from`; false if none. */
 bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence *ret);
 

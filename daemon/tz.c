@@ -104,7 +104,7 @@ Wall tz_instant_to_wall(icaltimezone *z, int64_t instant)
 /* Each onset of an observance (STANDARD or DAYLIGHT) is a wall time in the
  * offset it changes from. Finds the last onset at or before `t` and whether
  * one follows it. */
-static bool observance_last_onset(icalcomponent *obs, int64_t t, int64_t *last, bool *more)
+static bool observance_onsets(icalcomponent *obs, int64_t t, int64_t *last, int64_t *next)
 {
         icalproperty *from = icalcomponent_get_first_property(obs, ICAL_TZOFFSETFROM_PROPERTY);
         icalproperty *start = icalcomponent_get_first_property(obs, ICAL_DTSTART_PROPERTY);
@@ -113,7 +113,7 @@ static bool observance_last_onset(icalcomponent *obs, int64_t t, int64_t *last, 
         int off = icalproperty_get_tzoffsetfrom(from);
         struct icaltimetype dt = icalproperty_get_dtstart(start);
         bool found = false;
-        *more = false;
+        *next = INT64_MAX;
 
 #define CONSIDER(tt)                                                    \
         do {                                                            \
@@ -122,8 +122,8 @@ static bool observance_last_onset(icalcomponent *obs, int64_t t, int64_t *last, 
                         if (!found || on > *last)                       \
                                 *last = on;                             \
                         found = true;                                   \
-                } else                                                  \
-                        *more = true;                                   \
+                } else if (on < *next)                                  \
+                        *next = on;                                     \
         } while (0)
 
         CONSIDER(dt);
@@ -152,17 +152,21 @@ static bool is_observance(icalcomponent *c)
 }
 
 /* The observance in effect at t: the one with the latest onset at or
- * before it. */
-static icalcomponent *observance_at(icalcomponent *vtz, int64_t t)
+ * before it; *until is when the next observance takes over. */
+static icalcomponent *observance_at(icalcomponent *vtz, int64_t t, int64_t *until)
 {
         icalcomponent *best = NULL;
         int64_t best_onset = 0;
+        *until = INT64_MAX;
         for (icalcomponent *c = icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT); c;
              c = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT)) {
-                int64_t onset;
-                bool more;
-                if (is_observance(c) && observance_last_onset(c, t, &onset, &more) &&
-                    (!best || onset > best_onset)) {
+                int64_t onset, next;
+                if (!is_observance(c))
+                        continue;
+                bool found = observance_onsets(c, t, &onset, &next);
+                if (next < *until)
+                        *until = next;
+                if (found && (!best || onset > best_onset)) {
                         best = c;
                         best_onset = onset;
                 }
@@ -172,20 +176,37 @@ static icalcomponent *observance_at(icalcomponent *vtz, int64_t t)
 
 const char *tz_abbrev(icaltimezone *z, int64_t instant)
 {
-        static char numeric[16];
+        /* Walking a zone's observances costs a millisecond or two; a
+         * reminder asks twice, a preview many times, mostly for the same
+         * few zones and seasons. Remember the last span per zone slot. */
+        static struct {
+                icaltimezone *zone;
+                int64_t from, until;
+                char name[16];
+        } cache[16];
         if (z == icaltimezone_get_utc_timezone())
                 return "UTC";
-        icalcomponent *obs = observance_at(icaltimezone_get_component(z), instant);
+        size_t slot = ((uintptr_t)z >> 4) % ELEMENTSOF(cache);
+        if (cache[slot].zone == z && instant >= cache[slot].from && instant < cache[slot].until)
+                return cache[slot].name;
+
+        int64_t until;
+        icalcomponent *obs = observance_at(icaltimezone_get_component(z), instant, &until);
         icalproperty *name = obs ? icalcomponent_get_first_property(obs, ICAL_TZNAME_PROPERTY) : NULL;
         const char *s = name ? icalproperty_get_tzname(name) : NULL;
+        cache[slot].zone = z;
+        cache[slot].from = instant; /* valid from here (the onset is not kept) */
+        cache[slot].until = until;
         /* tzdata writes "+0545" style names for zones without an
          * abbreviation in use; keep those, and fall back to the offset. */
         if (s && *s)
-                return s;
-        int off = tz_offset_at(z, instant);
-        int a = off < 0 ? -off : off;
-        snprintf(numeric, sizeof numeric, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
-        return numeric;
+                snprintf(cache[slot].name, sizeof cache[slot].name, "%s", s);
+        else {
+                int off = tz_offset_at(z, instant);
+                int a = off < 0 ? -off : off;
+                snprintf(cache[slot].name, sizeof cache[slot].name, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+        }
+        return cache[slot].name;
 }
 
 icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from)
@@ -193,7 +214,8 @@ icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from)
         if (z == icaltimezone_get_utc_timezone())
                 return NULL;
         icalcomponent *vtz = icalcomponent_new_clone(icaltimezone_get_component(z));
-        icalcomponent *in_effect = observance_at(vtz, from);
+        int64_t until;
+        icalcomponent *in_effect = observance_at(vtz, from, &until);
 
         /* Drop every observance that has no onset from `from` on, except the
          * one in effect at `from`: clients need it to know the offset until
@@ -202,12 +224,11 @@ icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from)
         icalcomponent *next;
         for (icalcomponent *c = icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT); c; c = next) {
                 next = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT);
-                int64_t onset;
-                bool more = false;
+                int64_t onset, later;
                 if (!is_observance(c) || c == in_effect)
                         continue;
-                observance_last_onset(c, from, &onset, &more);
-                if (!more) {
+                observance_onsets(c, from, &onset, &later);
+                if (later == INT64_MAX) {
                         icalcomponent_remove_component(vtz, c);
                         icalcomponent_free(c);
                 }

@@ -88,6 +88,14 @@ char *buf_steal(Buf *b)
         return s;
 }
 
+uint64_t fnv1a64(const char *data, size_t len)
+{
+        uint64_t h = 14695981039346656037ULL;
+        for (size_t i = 0; i < len; i++)
+                h = (h ^ (unsigned char)data[i]) * 1099511628211ULL;
+        return h;
+}
+
 char *strstrip(char *s)
 {
         while (isspace((unsigned char)*s))

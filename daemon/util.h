@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,9 @@ void buf_append(Buf *b, const char *s);
 void buf_printf(Buf *b, const char *fmt, ...) _printf_(2, 3);
 void buf_free(Buf *b);
 char *buf_steal(Buf *b);
+
+/* FNV-1a, 64 bits: a fingerprint of bytes (not a cryptographic hash). */
+uint64_t fnv1a64(const char *data, size_t len);
 
 char *strstrip(char *s);
 bool str_is_blank(const char *s);

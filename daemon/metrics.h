@@ -1,0 +1,28 @@
+/* metrics.h — the /metrics page in the Prometheus text exposition format
+ * (SPEC.md section 4). */
+#pragma once
+
+#include <stdint.h>
+
+#include "http.h"
+
+typedef struct MetricsDepartment {
+        const char *id;
+        uint64_t sent, failed, missed;
+} MetricsDepartment;
+
+typedef struct Metrics {
+        uint64_t sent, failed, missed, retries;
+        uint64_t pending;          /* reminders scheduled */
+        uint64_t in_flight;        /* requests queued or in flight */
+        int64_t next_reminder;     /* seconds, 0 if none */
+        const MetricsDepartment *departments;
+        size_t n_departments;
+        const HttpCounters *http;  /* NULL when the server is off */
+        bool last_reload_ok;
+        int64_t last_reload;       /* seconds */
+        int64_t started;           /* seconds */
+        uint64_t meetings;
+} Metrics;
+
+char *metrics_render(const Metrics *m);

@@ -1,0 +1,232 @@
+"""The feed server (SPEC.md section 4) over real HTTP: every row of the
+table, conditional requests, gzip, tokens, hostile paths and methods, the
+files on disk against what is served, ETags across reloads, /healthz and
+/metrics, and a slow client that must not hold up the others."""
+
+import gzip
+import http.client
+import os
+import signal
+import socket
+import time
+
+import harness
+
+CLOCK = "2026-03-02T08:00:00Z"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config(state_dir, port, token=None, title="Sales + Marketing sync"):
+    return harness.ini("""
+        [tandem]
+        timezone = Europe/Berlin
+        state_dir = %s
+        listen = 127.0.0.1:%d
+        %s
+        """ % (state_dir, port, "feed_token = %s" % token if token else ""), """
+        [department:sales]
+        [department:marketing]
+        timezone = America/New_York
+        [department:support]
+
+        [meeting:sync]
+        title = %s
+        departments = sales, marketing
+        day = tuesday
+        time = 16:00
+        start = 2026-01-06
+        remind = none
+
+        [meeting:triage]
+        title = Support + Sales triage
+        departments = support, sales
+        day = friday
+        time = 10:00
+        start = 2026-01-02
+        remind = none
+        """ % title)
+
+
+class FeedServer(harness.TestCase):
+
+    def start(self, token=None, title="Sales + Marketing sync"):
+        self.port = free_port()
+        self.token = token
+        harness.write(self.config, config(self.state, self.port, token, title))
+        self.d = self.daemon(CLOCK, 1)
+        return self.d
+
+    def request(self, method, path, headers=None, body=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            c.close()
+
+    def feed_path(self, name):
+        return "/feeds/%s.ics%s" % (name, "?token=" + self.token if self.token else "")
+
+    def on_disk(self, name):
+        with open(os.path.join(self.state, "feeds", name + ".ics"), "rb") as f:
+            return f.read()
+
+    def test_feeds_equal_files_on_disk(self):
+        self.start()
+        for name in ("all", "sales", "marketing", "support"):
+            status, h, body = self.request("GET", self.feed_path(name))
+            self.assertEqual(status, 200, name)
+            self.assertEqual(h["content-type"], "text/calendar; charset=utf-8")
+            self.assertEqual(int(h["content-length"]), len(body))
+            self.assertRegex(h["etag"], r'^"[^"]+"$')  # strong
+            self.assertIn("GMT", h["last-modified"])
+            self.assertEqual(body, self.on_disk(name), name)
+        # A department's feed has its meetings only.
+        self.assertIn(b"UID:sync@", self.request("GET", "/feeds/marketing.ics")[2])
+        self.assertNotIn(b"UID:triage@", self.request("GET", "/feeds/marketing.ics")[2])
+
+    def test_head(self):
+        self.start()
+        _, get_h, body = self.request("GET", "/feeds/all.ics")
+        status, h, head_body = self.request("HEAD", "/feeds/all.ics")
+        self.assertEqual(status, 200)
+        self.assertEqual(head_body, b"")
+        self.assertEqual(int(h["content-length"]), len(body))
+        self.assertEqual(h["etag"], get_h["etag"])
+
+    def test_conditional_requests(self):
+        self.start()
+        _, h, _ = self.request("GET", "/feeds/sales.ics")
+        status, h304, body = self.request("GET", "/feeds/sales.ics", {"If-None-Match": h["etag"]})
+        self.assertEqual((status, body), (304, b""))
+        self.assertEqual(h304["etag"], h["etag"])
+        status, _, _ = self.request("GET", "/feeds/sales.ics", {"If-None-Match": '"other", ' + h["etag"]})
+        self.assertEqual(status, 304)
+        status, _, _ = self.request("GET", "/feeds/sales.ics", {"If-None-Match": '"other"'})
+        self.assertEqual(status, 200)
+        # If-Modified-Since: at or after Last-Modified → 304; before → 200.
+        status, _, _ = self.request("GET", "/feeds/sales.ics", {"If-Modified-Since": h["last-modified"]})
+        self.assertEqual(status, 304)
+        status, _, _ = self.request("GET", "/feeds/sales.ics", {"If-Modified-Since": "Thu, 01 Jan 2015 00:00:00 GMT"})
+        self.assertEqual(status, 200)
+        status, _, _ = self.request("GET", "/feeds/sales.ics", {"If-Modified-Since": "not a date"})
+        self.assertEqual(status, 200)
+        # If-None-Match wins over If-Modified-Since (RFC 9110 section 13.2.2).
+        status, _, _ = self.request("GET", "/feeds/sales.ics",
+                                    {"If-None-Match": '"other"', "If-Modified-Since": h["last-modified"]})
+        self.assertEqual(status, 200)
+
+    def test_gzip(self):
+        self.start()
+        _, plain_h, plain = self.request("GET", "/feeds/all.ics")
+        status, h, body = self.request("GET", "/feeds/all.ics", {"Accept-Encoding": "gzip"})
+        self.assertEqual(status, 200)
+        self.assertEqual(h["content-encoding"], "gzip")
+        self.assertEqual(gzip.decompress(body), plain)
+        self.assertLess(len(body), len(plain))
+        self.assertNotEqual(h["etag"], plain_h["etag"])
+        self.assertIn("Accept-Encoding", h["vary"])
+        status, _, _ = self.request("GET", "/feeds/all.ics", {"Accept-Encoding": "gzip", "If-None-Match": h["etag"]})
+        self.assertEqual(status, 304)
+        _, h, _ = self.request("GET", "/feeds/all.ics", {"Accept-Encoding": "gzip;q=0"})
+        self.assertNotIn("content-encoding", h)
+
+    def test_token(self):
+        self.start(token="s3cret-token-1")
+        for path in ("/feeds/all.ics", "/feeds/all.ics?token=wrong", "/feeds/sales.ics?token=s3cret-token-",
+                     "/feeds/sales.ics?token=s3cret-token-12"):
+            status, _, body = self.request("GET", path)
+            self.assertEqual(status, 403, path)
+            self.assertNotIn(b"BEGIN:VCALENDAR", body)
+        status, _, body = self.request("GET", "/feeds/sales.ics?token=s3cret-token-1")
+        self.assertEqual(status, 200)
+        self.assertEqual(body, self.on_disk("sales"))
+        self.assertEqual(self.request("GET", "/healthz")[0], 200)
+        # The startup log gives subscribe links with the token.
+        self.assertIn("webcal://127.0.0.1:%d/feeds/sales.ics?token=s3cret-token-1" % self.port, self.d.stderr())
+
+    def test_unknown_and_hostile_paths(self):
+        self.start()
+        for path in ("/", "/feeds/", "/feeds/nope.ics", "/feeds/../feeds/all.ics", "/feeds/%2e%2e/all.ics",
+                     "/feeds/all", "/feeds/ALL.ics", "/feeds/all.ics/", "/../../etc/passwd", "/feeds/all.ics%00",
+                     "/state/ledger.sqlite", "/feeds/" + "a" * 3000 + ".ics"):
+            status, _, body = self.request("GET", path)
+            self.assertIn(status, (404, 400, 414), path)
+            self.assertNotIn(b"BEGIN:VCALENDAR", body, path)
+        for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+            status, h, _ = self.request(method, "/feeds/all.ics", body=b"x" if method in ("POST", "PUT") else None)
+            self.assertEqual(status, 405, method)
+            self.assertEqual(h["allow"], "GET, HEAD")
+        self.assertEqual(self.request("POST", "/nowhere", body=b"x")[0], 404)
+        # Headers beyond the per-connection memory limit are refused, not served.
+        status, _, _ = self.request("GET", "/feeds/all.ics", {"X-Big": "y" * 100000})
+        self.assertGreaterEqual(status, 400)
+        self.assertEqual(self.request("GET", "/healthz")[0], 200)  # still serving
+
+    def test_healthz_and_metrics(self):
+        self.start()
+        status, h, body = self.request("GET", "/healthz")
+        self.assertEqual((status, body), (200, b"ok\n"))
+        self.request("GET", "/feeds/all.ics")
+        self.request("GET", "/feeds/nope.ics")
+        status, h, body = self.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(h["content-type"].startswith("text/plain"))
+        text = body.decode()
+        for name in ("tandem_reminders_sent_total", "tandem_reminders_failed_total", "tandem_reminders_pending",
+                     "tandem_next_reminder_timestamp_seconds", "tandem_feed_requests_total",
+                     "tandem_config_last_reload_success", "tandem_build_info"):
+            self.assertRegex(text, r"(?m)^# TYPE %s " % name)
+        self.assertRegex(text, r'(?m)^tandem_feed_requests_total\{code="200"\} [1-9]')
+        self.assertRegex(text, r'(?m)^tandem_feed_requests_total\{code="404"\} [1-9]')
+        self.assertRegex(text, r"(?m)^tandem_config_last_reload_success 1$")
+
+    def test_reload_changes_etag_only_when_feed_changes(self):
+        self.start()
+        before = {n: self.request("GET", "/feeds/%s.ics" % n)[1]["etag"] for n in ("all", "marketing", "support")}
+        self.d.signal(signal.SIGHUP)
+        self.d.wait_log(r"^<6>reloaded", count=1)
+        same = {n: self.request("GET", "/feeds/%s.ics" % n)[1]["etag"] for n in before}
+        self.assertEqual(same, before)
+        harness.write(self.config, config(self.state, self.port, title="Sales + Marketing weekly sync"))
+        self.d.signal(signal.SIGHUP)
+        self.d.wait_log(r"^<6>reloaded", count=2)
+        after = {n: self.request("GET", "/feeds/%s.ics" % n) for n in before}
+        self.assertNotEqual(after["all"][1]["etag"], before["all"])
+        self.assertNotEqual(after["marketing"][1]["etag"], before["marketing"])
+        self.assertEqual(after["support"][1]["etag"], before["support"])  # not in the changed meeting
+        self.assertIn(b"SUMMARY:Sales + Marketing weekly sync", after["marketing"][2])
+        self.assertIn(b"SEQUENCE:1", after["marketing"][2])
+        self.assertEqual(after["marketing"][2], self.on_disk("marketing"))
+        # A broken config is refused: still the same bytes, reload metric 0.
+        with open(self.config, "a") as f:
+            f.write("bogus = 1\n")
+        self.d.signal(signal.SIGHUP)
+        self.d.wait_log(r"reload refused")
+        self.assertEqual(self.request("GET", "/feeds/all.ics")[1]["etag"], after["all"][1]["etag"])
+        self.assertIn("tandem_config_last_reload_success 0", self.request("GET", "/metrics")[2].decode())
+
+    def test_slow_client_does_not_block_others(self):
+        self.start()
+        slow = []
+        for _ in range(5):  # several connections trickling a request byte by byte
+            s = socket.create_connection(("127.0.0.1", self.port))
+            s.sendall(b"GET /feeds/al")
+            slow.append(s)
+        t = time.monotonic()
+        for _ in range(20):
+            self.assertEqual(self.request("GET", "/feeds/all.ics")[0], 200)
+        self.assertLess(time.monotonic() - t, 5)
+        for s in slow:
+            s.sendall(b"l")
+            s.close()
+
+
+if __name__ == "__main__":
+    harness.main()

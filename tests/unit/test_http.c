@@ -1,0 +1,111 @@
+/* test_http.c — the feed server's pure parts (http.c): routing against
+ * known names only, conditional-request validators, Accept-Encoding, the
+ * token comparison; and the /metrics text (metrics.c). */
+#include "helpers.h"
+
+#include "http.h"
+#include "metrics.h"
+
+static const char *const names[] = {"all", "sales", "marketing"};
+
+static void test_route(void **state)
+{
+        (void)state;
+        size_t feed = 99;
+        assert_int_equal(http_route("/feeds/all.ics", names, 3, &feed), HTTP_ROUTE_FEED);
+        assert_int_equal(feed, 0);
+        assert_int_equal(http_route("/feeds/marketing.ics", names, 3, &feed), HTTP_ROUTE_FEED);
+        assert_int_equal(feed, 2);
+        assert_int_equal(http_route("/healthz", names, 3, &feed), HTTP_ROUTE_HEALTHZ);
+        assert_int_equal(http_route("/metrics", names, 3, &feed), HTTP_ROUTE_METRICS);
+}
+
+static void test_route_hostile(void **state)
+{
+        (void)state;
+        static const char *const paths[] = {
+                "/feeds/../etc/passwd", "/feeds/sales.ics/", "/feeds/sales", "/feeds/.ics", "/feeds/",
+                "/feeds/SALES.ics", "/feeds/sale.ics", "/feeds/salesx.ics", "/feeds//sales.ics",
+                "/feeds/sales.ics%00", "/feeds/%2e%2e/all.ics", "/feeds/all.ics.ics", "//feeds/all.ics",
+                "/", "", "/healthz/", "/metricsx", "/feeds/support.ics", "feeds/all.ics",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                size_t feed = 99;
+                assert_int_equal(http_route(paths[i], names, 3, &feed), HTTP_ROUTE_NONE);
+                assert_int_equal(feed, 99);
+        }
+}
+
+static void test_etag(void **state)
+{
+        (void)state;
+        const char *etag = "\"abc-12\"";
+        assert_true(http_etag_matches("\"abc-12\"", etag));
+        assert_true(http_etag_matches("W/\"abc-12\"", etag)); /* weak comparison (RFC 9110 13.1.2) */
+        assert_true(http_etag_matches("\"x\", \"abc-12\"", etag));
+        assert_true(http_etag_matches("*", etag));
+        assert_false(http_etag_matches("\"abc-13\"", etag));
+        assert_false(http_etag_matches("\"abc-1\"", etag));
+        assert_false(http_etag_matches("abc-12", etag)); /* unquoted: malformed */
+        assert_false(http_etag_matches("\"abc-12", etag));
+        assert_false(http_etag_matches("", etag));
+}
+
+static void test_accepts_gzip(void **state)
+{
+        (void)state;
+        assert_true(http_accepts_gzip("gzip"));
+        assert_true(http_accepts_gzip("deflate, gzip;q=0.5"));
+        assert_true(http_accepts_gzip("GZIP"));
+        assert_true(http_accepts_gzip("*"));
+        assert_false(http_accepts_gzip("gzip;q=0"));
+        assert_false(http_accepts_gzip("identity"));
+        assert_false(http_accepts_gzip("br, deflate"));
+        assert_false(http_accepts_gzip(""));
+}
+
+static void test_token(void **state)
+{
+        (void)state;
+        assert_true(http_token_equal("s3cret-token", "s3cret-token"));
+        assert_false(http_token_equal("s3cret-tokeN", "s3cret-token"));
+        assert_false(http_token_equal("s3cret-toke", "s3cret-token"));
+        assert_false(http_token_equal("s3cret-token1", "s3cret-token"));
+        assert_false(http_token_equal("", "s3cret-token"));
+}
+
+static void test_metrics(void **state)
+{
+        (void)state;
+        HttpCounters http = {{7, 3, 1, 2, 0, 0}};
+        MetricsDepartment depts[] = {{"sales", 4, 1, 0}};
+        Metrics m = {.sent = 4, .failed = 1, .pending = 12, .next_reminder = 1796136300, .departments = depts,
+                     .n_departments = 1, .http = &http, .last_reload_ok = true, .meetings = 3};
+        char *text = metrics_render(&m);
+        static const char *const lines[] = {
+                "tandem_reminders_sent_total 4\n",
+                "tandem_reminders_failed_total 1\n",
+                "tandem_reminders_pending 12\n",
+                "tandem_next_reminder_timestamp_seconds 1796136300\n",
+                "tandem_config_last_reload_success 1\n",
+                "tandem_feed_requests_total{code=\"200\"} 7\n",
+                "tandem_feed_requests_total{code=\"304\"} 3\n",
+                "tandem_department_reminders_total{department=\"sales\",outcome=\"sent\"} 4\n",
+                "# TYPE tandem_reminders_sent_total counter\n",
+                "# TYPE tandem_reminders_pending gauge\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+                if (!strstr(text, lines[i]))
+                        fail_msg("missing %s in:\n%s", lines[i], text);
+        free(text);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_route),        cmocka_unit_test(test_route_hostile),
+                cmocka_unit_test(test_etag),         cmocka_unit_test(test_accepts_gzip),
+                cmocka_unit_test(test_token),        cmocka_unit_test(test_metrics),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
