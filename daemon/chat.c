@@ -142,8 +142,11 @@ static json_t *teams_card(const char *title, const char *text)
 
 /* Fills the message for d's chat from a finished text. generic_extra is
  * the generic payload without "text", or NULL. */
-static void build(const Department *d, const char *title, const char *full_text, json_t *generic, ChatMessage *ret)
+static void build(const Department *d, const char *raw_title, const char *raw_text, json_t *generic, ChatMessage *ret)
 {
+        /* The config admits UTF-8 only; this keeps anything else from ever
+         * making a payload jansson refuses to build (found by fuzzing). */
+        _cleanup_free_ char *title = utf8_sanitize(raw_title), *full_text = utf8_sanitize(raw_text);
         size_t limit = chat_limit(d->chat);
         _cleanup_free_ char *text = chat_truncate(full_text, limit, d->chat == CHAT_NTFY ? 4096 : (size_t)-1);
         *ret = (ChatMessage){.content_type = "application/json"};
@@ -195,8 +198,9 @@ void chat_reminder(const Meeting *m, const Department *d, const Occurrence *o, c
 {
         _cleanup_free_ char *text = chat_text(m, d, o, now);
         _cleanup_free_ char *start = rfc3339_utc(o->start), *end = rfc3339_utc(o->end);
+        _cleanup_free_ char *title = utf8_sanitize(m->title);
         json_t *generic = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "reminder", "meeting", m->id,
-                                    "title", m->title, "department", d->id, "start", start, "end", end, "before",
+                                    "title", title, "department", d->id, "start", start, "end", end, "before",
                                     r->text);
         build(d, m->title, text, generic, ret);
 }

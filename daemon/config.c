@@ -672,6 +672,12 @@ static int section_apply(Ctx *ctx, SectionKind kind)
                         if (keys[k].section == kind && streq(keys[k].key, s->key))
                                 def = &keys[k];
                 ctx->setting = s;
+                /* Chats and calendars take UTF-8 only (RFC 5545 section 3.1.4). */
+                if (!utf8_valid(s->value)) {
+                        bad(ctx, "not valid UTF-8: save the file as UTF-8");
+                        r = -EINVAL;
+                        continue;
+                }
                 if (!def) {
                         const char *hint = suggest(s->key, names);
                         if (hint)

@@ -1,7 +1,7 @@
 /* diag.c — collected diagnostics. */
 #include "diag.h"
 
-static void add(Diags *d, bool warning, const char *file, unsigned line, const char *fmt, va_list ap)
+_printf_(5, 0) static void add(Diags *d, bool warning, const char *file, unsigned line, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);
         size_t alloc = d->alloc;

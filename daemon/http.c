@@ -365,7 +365,7 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
         return strlen(s);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+_printf_(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
         (void)cls;
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);

@@ -32,8 +32,10 @@ const char *const *tz_all_names(void)
                 icalarray *zones = icaltimezone_get_builtin_timezones();
                 names = xcalloc(zones->num_elements + 2, sizeof(char *));
                 names[0] = "UTC";
+                /* Copies: libical replaces a zone's location string when it
+                 * loads the zone's data (found by fuzzing). */
                 for (size_t i = 0; i < zones->num_elements; i++)
-                        names[i + 1] = icaltimezone_get_location(icalarray_element_at(zones, i));
+                        names[i + 1] = xstrdup(icaltimezone_get_location(icalarray_element_at(zones, i)));
         }
         return names;
 }

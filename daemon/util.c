@@ -96,6 +96,51 @@ uint64_t fnv1a64(const char *data, size_t len)
         return h;
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+        if (s[0] < 0x80)
+                return 1;
+        size_t n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+        for (size_t i = 1; i < n; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) || (s[0] == 0xf0 && s[1] < 0x90) ||
+            (s[0] == 0xf4 && s[1] > 0x8f))
+                return 0;
+        return n;
+}
+
+bool utf8_valid(const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *)s; *p;) {
+                size_t n = utf8_sequence(p);
+                if (!n)
+                        return false;
+                p += n;
+        }
+        return true;
+}
+
+char *utf8_sanitize(const char *s)
+{
+        Buf b = {0};
+        buf_append(&b, "");
+        for (const unsigned char *p = (const unsigned char *)s; *p;) {
+                size_t n = utf8_sequence(p);
+                if (!n) {
+                        buf_append(&b, "\xef\xbf\xbd");
+                        p++;
+                        continue;
+                }
+                char one[5] = {0};
+                memcpy(one, p, n);
+                buf_append(&b, one);
+                p += n;
+        }
+        return buf_steal(&b);
+}
+
 char *strstrip(char *s)
 {
         while (isspace((unsigned char)*s))

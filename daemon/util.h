@@ -64,6 +64,12 @@ char *buf_steal(Buf *b);
 /* FNV-1a, 64 bits: a fingerprint of bytes (not a cryptographic hash). */
 uint64_t fnv1a64(const char *data, size_t len);
 
+/* Is s valid UTF-8 (RFC 3629: no overlong forms, surrogates or values
+ * past U+10FFFF)? */
+bool utf8_valid(const char *s);
+/* A copy of s with every invalid sequence replaced by U+FFFD. */
+char *utf8_sanitize(const char *s);
+
 char *strstrip(char *s);
 bool str_is_blank(const char *s);
 /* Split a comma list into trimmed, non-empty items; returns their count. */

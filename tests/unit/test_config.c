@@ -1163,6 +1163,19 @@ static void test_long_description_with_comment_and_continuation(void **state)
         free(value);
 }
 
+/* A Latin-1 file: caught at its line, not passed on to chats (fuzz_chat
+ * found that invalid UTF-8 made a payload jansson refuses to build). */
+static void test_invalid_utf8(void **state)
+{
+        (void)state;
+        const char *text = MEETING(TITLE DEPS DAY TIME START "location = Caf\xe9 Central\n");
+        Loaded l = load_text(text);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(text, "location ="), "[meeting:sync] location:", "not valid UTF-8");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+}
+
 /* A long line that is not "key = value" is an error like a short one, also
  * right after a key whose value it could be mistaken to continue. */
 static void test_long_line_not_key_value(void **state)
@@ -1220,6 +1233,7 @@ int main(void)
                 cmocka_unit_test(test_long_description_every_length),
                 cmocka_unit_test(test_long_description_with_comment_and_continuation),
                 cmocka_unit_test(test_long_line_not_key_value),
+                cmocka_unit_test(test_invalid_utf8),
         };
         return cmocka_run_group_tests_name("config", tests, NULL, tmp_cleanup);
 }
