@@ -21,6 +21,15 @@ every department can have its own URL and its own counters):
                              later ones 200 at once
   /reset/<name>              closes the connection without an answer, always
   /reset/<n>/<name>          the same for the first n requests, then 200
+  /chaos/<seed>/<name>       fails at random, from a random.Random seeded with
+                             "<seed>/<path>" (so each hook's sequence of answers,
+                             by request number, is the same in every run with
+                             that seed): 500 (8%), 429 with Retry-After of 30 to
+                             900 s (6%), a connection reset (5%), a 503 after
+                             CHAOS_SLOW_S seconds, longer than tandem's request
+                             timeout (its 0.5 s floor on a fast clock) (2%);
+                             otherwise 200. Never a 2xx after a delay, so
+                             that a request tandem gave up on was not delivered.
   anything else              404
 
 Counters are per full path, so two departments on /fail/2/a and /fail/2/b
@@ -29,6 +38,7 @@ fail independently.
 
 import email.utils
 import json
+import random
 import socket
 import struct
 import threading
@@ -46,6 +56,11 @@ class Request:
         self.headers = headers
         self.body = body
         self.time = received
+        # The answer given: an HTTP status, "reset", or None (none yet, or
+        # the behaviour wrote nothing). Set before the answer is written.
+        self.status = None
+        # "500", "429", "reset", "slow" or "ok" for /chaos/ requests.
+        self.chaos = None
 
     def header(self, name):
         for k, v in self.headers:
@@ -87,6 +102,7 @@ class _Handler(BaseHTTPRequestHandler):
     # would wait for the client's delayed ACK (40 ms), which on a fast
     # virtual clock is an hour.
     disable_nagle_algorithm = True
+    _req = None  # the Request being answered
 
     def log_message(self, fmt, *args):  # quiet
         pass
@@ -111,6 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
         return body
 
     def _answer(self, status, body=b"", headers=()):
+        if self._req is not None:
+            self._req.status = status
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
@@ -128,16 +146,47 @@ class _Handler(BaseHTTPRequestHandler):
         nth = sink._record(path, req)  # 1 for the first request on this path
         parts = [p for p in path.split("/") if p]
         kind = parts[0] if parts else ""
+        self._req = req
         try:
-            self._behave(kind, parts, nth)
+            self._behave(kind, parts, nth, path, req)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a stopping daemon); nothing to answer
 
     def _json(self, status, obj, headers=()):
         self._answer(status, json.dumps(obj).encode(), [("Content-Type", "application/json")] + list(headers))
 
-    def _behave(self, kind, parts, nth):
-        if kind == "ok":
+    def _reset(self):
+        """Closes the connection with an RST and no answer."""
+        self._req.status = "reset"
+        self.close_connection = True
+        try:
+            # An RST rather than an orderly close: what a crashed
+            # proxy or a dropped connection looks like.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _behave(self, kind, parts, nth, path, req):
+        if kind == "chaos" and len(parts) >= 3:
+            x, retry_after = self.server.sink._chaos_draw(parts[1], path)
+            if x < 0.08:
+                req.chaos = "500"
+                self._json(500, {"error": "internal error, try again"})
+            elif x < 0.14:
+                req.chaos = "429"
+                self._json(429, {"error": "slow down"}, [("Retry-After", str(retry_after))])
+            elif x < 0.19:
+                req.chaos = "reset"
+                self._reset()
+            elif x < 0.21:
+                req.chaos = "slow"
+                time.sleep(CHAOS_SLOW_S)
+                self._json(503, {"error": "overloaded"})
+            else:
+                req.chaos = "ok"
+                self._json(200, {"ok": True})
+        elif kind == "ok":
             if len(parts) > 1 and parts[1].startswith("teams"):
                 self._answer(202)
             else:
@@ -185,18 +234,17 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "reset":
             limit = int(parts[1]) if len(parts) >= 3 else None
             if limit is None or nth <= limit:
-                self.close_connection = True
-                try:
-                    # An RST rather than an orderly close: what a crashed
-                    # proxy or a dropped connection looks like.
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                self._reset()
                 return
             self._json(200, {"ok": True})
         else:
             self._json(404, {"error": "no such hook"})
+
+
+# How long a /chaos/ "slow" answer takes: longer than tandem's request
+# timeout on any clock rate of 20 or more (10 s of clock time, at least
+# 0.5 s real; see daemon/deliver.c).
+CHAOS_SLOW_S = 1.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -218,6 +266,7 @@ class Sink:
         self._cond = threading.Condition(self._lock)
         self._requests = []
         self._counts = {}
+        self._chaos = {}
         self._server = None
         self._thread = None
 
@@ -249,6 +298,15 @@ class Sink:
             self._counts[path] = n
             self._cond.notify_all()
             return n
+
+    def _chaos_draw(self, seed, path):
+        """The next draw of a /chaos/ path's own generator: (a number in
+        [0, 1), a Retry-After in seconds)."""
+        with self._lock:
+            rng = self._chaos.get(path)
+            if rng is None:
+                rng = self._chaos[path] = random.Random("%s/%s" % (seed, path))
+            return rng.random(), rng.randint(30, 900)
 
     def hook(self, path):
         """The full URL of a path on this sink."""
