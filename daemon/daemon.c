@@ -63,12 +63,14 @@ static void fingerprint(icalcomponent *ev, char out[17])
 static FeedMeta *meta_load(Ledger *l, const Schedule *s)
 {
         FeedMeta *meta = xcalloc(s->n_events + 1, sizeof(FeedMeta));
+        ledger_begin(l); /* one sync for all meetings, not one each */
         for (size_t i = 0; i < s->n_events; i++) {
                 char fp[17];
                 fingerprint(s->events[i], fp);
                 if (ledger_meeting(l, s->config->meetings[i].id, fp, clock_now(), &meta[i]) < 0)
                         meta[i] = (FeedMeta){0, clock_now()};
         }
+        ledger_commit(l);
         return meta;
 }
 
@@ -101,7 +103,9 @@ static void publish_feeds(Daemon *d)
                 if (!dir_ok)
                         continue;
                 _cleanup_free_ char *path = xasprintf("%s/%s.ics", d->config->feed_dir, feeds[i].name);
-                int r = fileio_write_atomic(path, texts[i], feeds[i].len, 0644);
+                /* Atomic but not synced: feeds are derived, rewritten at every
+                 * start, and a sync per department made start-up crawl. */
+                int r = fileio_write_atomic(path, texts[i], feeds[i].len, 0644, false);
                 if (r < 0) {
                         log_error("cannot write %s: %s", path, strerror(-r));
                         failed++;

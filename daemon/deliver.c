@@ -59,6 +59,8 @@ struct Delivery {
         size_t n_jobs;
         uint64_t retries;
         bool stopping;
+        void (*batch_begin)(void *), (*batch_end)(void *);
+        void *batch_userdata;
         void (*stopped)(void *);
         void *stopped_userdata;
         sd_event_source *stop_timer;
@@ -356,10 +358,25 @@ static void job_completed(Delivery *d, Job *job, CURLcode code)
                     (double)delay / USEC_PER_SEC);
 }
 
+static void batch(Delivery *d, bool begin)
+{
+        void (*fn)(void *) = begin ? d->batch_begin : d->batch_end;
+        if (fn)
+                fn(d->batch_userdata);
+}
+
+void deliver_set_batch(Delivery *d, void (*begin)(void *), void (*end)(void *), void *userdata)
+{
+        d->batch_begin = begin;
+        d->batch_end = end;
+        d->batch_userdata = userdata;
+}
+
 static void check_finished(Delivery *d)
 {
         CURLMsg *m;
         int left;
+        batch(d, true);
         while ((m = curl_multi_info_read(d->multi, &left)))
                 if (m->msg == CURLMSG_DONE) {
                         Job *job;
@@ -367,12 +384,16 @@ static void check_finished(Delivery *d)
                         job_completed(d, job, m->data.result);
                 }
         dispatch(d);
+        batch(d, false);
 }
 
 static int on_wake(sd_event_source *s, uint64_t usec, void *userdata)
 {
+        Delivery *d = userdata;
         (void)s, (void)usec;
-        dispatch(userdata);
+        batch(d, true);
+        dispatch(d);
+        batch(d, false);
         return 0;
 }
 

@@ -26,6 +26,10 @@ typedef struct DeliverCallbacks {
 } DeliverCallbacks;
 
 int deliver_new(sd_event *e, Delivery **ret);
+/* Called around each pass that may record several attempts or outcomes,
+ * so the caller can make them one durable write. A pass never sends
+ * anything before end() returns: requests go out from the event loop. */
+void deliver_set_batch(Delivery *d, void (*begin)(void *), void (*end)(void *), void *userdata);
 Delivery *deliver_free(Delivery *d);
 
 /* Queues msg (taking its contents) for url. The request is retried until

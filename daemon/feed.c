@@ -61,7 +61,7 @@ static void add_timezones(icalcomponent *cal, const Schedule *s, const Departmen
                 const Meeting *m = &s->config->meetings[i];
                 if (dept && !meeting_has_department(m, dept))
                         continue;
-                int64_t first = schedule_first_start(s->events[i]);
+                int64_t first = s->first_starts[i];
                 size_t k = 0;
                 while (k < n && zones[k] != m->zone)
                         k++;

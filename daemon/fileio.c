@@ -22,7 +22,7 @@ static int write_all(int fd, const char *data, size_t len)
         return 0;
 }
 
-int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned mode)
+int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned mode, bool durable)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.XXXXXX", path);
         _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
@@ -31,7 +31,7 @@ int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned
         int r = write_all(fd, data, len);
         if (r == 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r == 0 && fsync(fd) < 0)
+        if (r == 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r == 0 && rename(tmp, path) < 0)
                 r = -errno;
@@ -39,6 +39,8 @@ int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned
                 unlink(tmp);
                 return r;
         }
+        if (!durable)
+                return 0;
         /* Make the rename itself durable. */
         _cleanup_free_ char *dir = xstrdup(path);
         _cleanup_close_ int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

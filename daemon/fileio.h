@@ -1,8 +1,11 @@
 /* fileio.h — writing files so that a reader never sees half of one. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Writes data to a temporary file beside path, syncs it, and renames it
- * over path. Returns 0 or -errno. */
-int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned mode);
+/* Writes data to a temporary file beside path and renames it over path:
+ * readers see the old file or the new one, never half. durable: also sync
+ * the file and the directory, so the new file survives a power cut.
+ * Returns 0 or -errno. */
+int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned mode, bool durable);

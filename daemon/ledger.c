@@ -12,6 +12,7 @@
 struct Ledger {
         sqlite3 *db;
         char *path;
+        unsigned depth; /* of ledger_begin() */
 };
 
 static const char schema[] =
@@ -99,6 +100,20 @@ static int finish(Ledger *l, sqlite3_stmt *st)
                 log_error("ledger %s: %s", l->path, sqlite3_errmsg(l->db));
         sqlite3_finalize(st);
         return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+void ledger_begin(Ledger *l)
+{
+        if (l->depth++ == 0 && sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+                log_error("ledger %s: cannot begin a transaction: %s", l->path, sqlite3_errmsg(l->db));
+}
+
+void ledger_commit(Ledger *l)
+{
+        if (l->depth == 0 || --l->depth > 0)
+                return;
+        if (sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                log_error("ledger %s: cannot commit: %s", l->path, sqlite3_errmsg(l->db));
 }
 
 LedgerStatus ledger_status(Ledger *l, const ReminderKey *k)

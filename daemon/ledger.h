@@ -29,6 +29,11 @@ int ledger_open(const char *state_dir, Ledger **ret);
 Ledger *ledger_close(Ledger *l);
 static inline void ledger_closep(Ledger **l) { ledger_close(*l); }
 
+/* Groups the writes until the matching ledger_commit() into one
+ * transaction: one disk sync instead of one per write. Nests. */
+void ledger_begin(Ledger *l);
+void ledger_commit(Ledger *l);
+
 LedgerStatus ledger_status(Ledger *l, const ReminderKey *k);
 /* True for sent, failed and missed: nothing more will be done. */
 static inline bool ledger_status_is_final(LedgerStatus s) { return s >= LEDGER_SENT; }

@@ -184,7 +184,7 @@ static int cmd_export(const Options *o)
 
         _cleanup_free_ char *text = feed_render(s, dept, NULL);
         if (o->output) {
-                int r = fileio_write_atomic(o->output, text, strlen(text), 0644);
+                int r = fileio_write_atomic(o->output, text, strlen(text), 0644, true);
                 if (r < 0) {
                         fprintf(stderr, "tandem: cannot write %s: %s\n", o->output, strerror(-r));
                         return EXIT_WORK;

@@ -75,10 +75,16 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
 
         /* The rule yields wall times in DTSTART's zone; RFC 5545 counts
          * DTSTART itself as the first occurrence. */
-        icalrecur_iterator *it = icalrecur_iterator_new(rule_in_wall_time(icalproperty_get_rrule(rrule), zone),
-                                                        wall_to_ical(w0));
+        struct icalrecurrencetype rule = rule_in_wall_time(icalproperty_get_rrule(rrule), zone);
+        icalrecur_iterator *it = icalrecur_iterator_new(rule, wall_to_ical(w0));
         if (!it)
                 return;
+        /* Jump close to `from` rather than walking every occurrence since
+         * DTSTART (libical cannot with COUNT, which counts from DTSTART).
+         * Two days early covers any zone offset; the loop filters exactly. */
+        int64_t jump = from - 2 * 86400;
+        if (rule.count == 0 && jump > start0)
+                icalrecur_iterator_set_start(it, wall_to_ical(tz_instant_to_wall(zone, jump)));
         for (struct icaltimetype t = icalrecur_iterator_next(it); !icaltime_is_null_time(t);
              t = icalrecur_iterator_next(it)) {
                 Wall w = wall_from_ical(t);
@@ -379,6 +385,7 @@ int schedule_new(const Config *c, Schedule **ret, Diags *diags)
         int r = 0;
         s->config = c;
         s->events = xcalloc(c->n_meetings, sizeof(icalcomponent *));
+        s->first_starts = xcalloc(c->n_meetings, sizeof(int64_t));
         s->n_events = c->n_meetings;
         for (size_t i = 0; i < c->n_meetings; i++) {
                 Build b = {c, &c->meetings[i], diags};
@@ -389,6 +396,8 @@ int schedule_new(const Config *c, Schedule **ret, Diags *diags)
                 s->events[i] = build_event(&b);
                 if (!s->events[i])
                         r = -EINVAL;
+                else
+                        s->first_starts[i] = schedule_first_start(s->events[i]);
         }
         if (r < 0) {
                 schedule_free(s);
@@ -427,6 +436,7 @@ Schedule *schedule_free(Schedule *s)
                 if (s->events[i])
                         icalcomponent_free(s->events[i]);
         free(s->events);
+        free(s->first_starts);
         free(s);
         return NULL;
 }

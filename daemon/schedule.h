@@ -14,6 +14,7 @@
 typedef struct Schedule {
         const Config *config;
         icalcomponent **events; /* one VEVENT per meeting, in config order */
+        int64_t *first_starts;  /* each event's DTSTART instant, computed once */
         size_t n_events;
 } Schedule;
 
