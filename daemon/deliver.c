@@ -302,6 +302,12 @@ static void job_completed(Delivery *d, Job *job, CURLcode code)
         curl_slist_free_all(job->headers);
         job->headers = NULL;
         job->endpoint->busy = false;
+        /* Pace by answers too: the next request leaves a second after this
+         * one was answered at the earliest, so the chat sees one a second
+         * even when network latency varies (a burst measured 0.95 s gaps
+         * at the receiver when pacing counted from request starts only). */
+        if (job->endpoint->next_allowed < clock_now_usec() + PACING_USEC)
+                job->endpoint->next_allowed = clock_now_usec() + PACING_USEC;
         job->last_status = (int)status;
         log_url_host(job->endpoint->url, host);
 
