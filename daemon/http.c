@@ -39,7 +39,8 @@ struct Http {
         char *token;
         char *(*metrics)(void *);
         void *metrics_userdata;
-        bool healthy;
+        char *(*health)(void *);
+        void *health_userdata;
         HttpCounters counters;
 };
 
@@ -314,7 +315,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return reply_text(h, c, 405, "405 method not allowed\n", "GET, HEAD");
         switch (route) {
         case HTTP_ROUTE_HEALTHZ:
-                return h->healthy ? reply_text(h, c, 200, "ok\n", NULL) : reply_text(h, c, 503, "unhealthy\n", NULL);
+        {
+                _cleanup_free_ char *why = h->health ? h->health(h->health_userdata) : NULL;
+                if (!why)
+                        return reply_text(h, c, 200, "ok\n", NULL);
+                _cleanup_free_ char *text = xasprintf("unhealthy: %s\n", why);
+                return reply_text(h, c, 503, text, NULL);
+        }
         case HTTP_ROUTE_METRICS: {
                 _cleanup_free_ char *text = h->metrics ? h->metrics(h->metrics_userdata) : xstrdup("");
                 return reply_text(h, c, 200, text, NULL);
@@ -412,7 +419,6 @@ int http_new(sd_event *e, const char *listen, Http **ret)
         }
         Http *h = xcalloc(1, sizeof(Http));
         h->event = sd_event_ref(e);
-        h->healthy = true;
         unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
         h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
                                   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -462,9 +468,10 @@ void http_set_metrics(Http *h, char *(*metrics)(void *userdata), void *userdata)
         h->metrics_userdata = userdata;
 }
 
-void http_set_health(Http *h, bool healthy)
+void http_set_health(Http *h, char *(*health)(void *userdata), void *userdata)
 {
-        h->healthy = healthy;
+        h->health = health;
+        h->health_userdata = userdata;
 }
 
 const HttpCounters *http_counters(const Http *h)

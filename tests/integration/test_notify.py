@@ -120,7 +120,12 @@ class NotifyTest(harness.TestCase):
     def test_server_error(self):
         p = self.notify("broken")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertIn("500", p.stdout + p.stderr)
+        # Said once, on standard output, and about a test message, not a
+        # meeting (there is none).
+        self.assertEqual((p.stdout + p.stderr).count("500"), 1, p.stdout + p.stderr)
+        self.assertIn("500", p.stdout)
+        self.assertIn("test message was not delivered", p.stdout)
+        self.assertNotIn("meeting", p.stdout + p.stderr)
 
     def test_unreachable(self):
         # A port nobody listens on: the sink's, after it stopped.
@@ -132,8 +137,12 @@ class NotifyTest(harness.TestCase):
 
     def test_unknown_department(self):
         p = self.notify("nosuch")
-        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.returncode, 2)
         self.assertIn("nosuch", p.stderr)
+        p = self.notify("slak")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('no department "slak"', p.stderr)
+        self.assertIn('(did you mean "slack"?)', p.stderr)
         self.assertEqual(self.sink.requests(), [])
 
 
