@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import unittest
 import zoneinfo
@@ -197,16 +198,28 @@ class Daemon:
         self.proc = None
 
     def start(self, wait_ready=True, extra_env=None, wrapper=()):
-        out, err = open(self.out_path, "wb"), open(self.err_path, "wb")
+        """wrapper: a command line that runs tandem's (its last words)."""
+        out = open(self.out_path, "wb")
+        open(self.err_path, "wb").close()
         argv = list(wrapper) + [TANDEM, "-c", self.config, "run", "--clock", rfc3339(self.clock), "--clock-step"]
         env = dict(os.environ, **(extra_env or {}))
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, env=env)
+        # Standard error through a pipe, copied to the file here: what the
+        # daemon logs gets through even when its own writes to files fail
+        # (a file-size limit).
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE, env=env)
         out.close()
-        err.close()
+        self._copier = threading.Thread(target=self._copy_stderr, daemon=True)
+        self._copier.start()
         self.test.addCleanup(self._reap)
         if wait_ready:
             self.wait_ready()
         return self
+
+    def _copy_stderr(self):
+        with open(self.err_path, "ab") as f:
+            for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):
+                f.write(chunk)
+                f.flush()
 
     def _reap(self):
         if self.proc and self.proc.poll() is None:
@@ -217,6 +230,9 @@ class Daemon:
                 self.proc.stdin.close()
             except OSError:
                 pass
+        if self.proc:
+            self._copier.join(10)
+            self.proc.stderr.close()
 
     def wait_ready(self, timeout=30):
         ok = wait_until(lambda: READY.search(self.stderr()) or self.proc.poll() is not None, timeout)
@@ -274,9 +290,11 @@ class Daemon:
 
     def wait_exit(self, timeout):
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+        self._copier.join(10)  # everything it said is in the file
+        return rc
 
     def stop(self, timeout=20):
         """SIGTERM; asserts exit status 0."""
@@ -287,7 +305,7 @@ class Daemon:
 
     def kill(self):
         self.proc.kill()
-        self.proc.wait()
+        self.wait_exit(30)
 
     def log_errors(self):
         """The log lines at priority err or worse."""
