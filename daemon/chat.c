@@ -7,7 +7,9 @@
  * config text, re-rendering and measuring the real payload each time. */
 #include "chat.h"
 
+#include <ctype.h>
 #include <jansson.h>
+#include <strings.h>
 #include <unicode/ubrk.h>
 #include <unicode/utext.h>
 
@@ -264,6 +266,27 @@ char *chat_text(const Meeting *m, const Department *d, const Occurrence *o, int6
 /* Writes config text s[0..len) into b. *bol: at the start of a line. */
 typedef void (*EscapeFn)(Buf *b, const char *s, size_t len, bool *bol);
 
+/* The length of the web address at s[i], or 0. Every service links bare
+ * http(s) addresses by itself, reading them before any emphasis; an
+ * escape inside one would break the link, so addresses are written as
+ * they are (up to a space or a character that cannot end an address
+ * unescaped: < > [ ] | ` " \\ and trailing punctuation, as GFM's autolinks). */
+static size_t url_run(const char *s, size_t len, size_t i)
+{
+        if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '\\'))
+                return 0;
+        size_t start = strncasecmp(s + i, "https://", 8) == 0 && len - i >= 8 ? 8
+                       : strncasecmp(s + i, "http://", 7) == 0 && len - i >= 7 ? 7 : 0;
+        if (!start)
+                return 0;
+        size_t j = i + start;
+        while (j < len && (unsigned char)s[j] > ' ' && !strchr("<>[]|`\"\\", s[j]))
+                j++;
+        while (j > i + start && strchr(".,:;!?')*_~", s[j - 1]))
+                j--;
+        return j > i + start ? j - i : 0;
+}
+
 /* Slack mrkdwn (api.slack.com/reference/surfaces/formatting, "Escaping
  * text"): &, < and > are control characters and must be the entities
  * &amp; &lt; &gt; — this alone stops <!channel>, <@U…>, <!subteam^…> and
@@ -276,6 +299,14 @@ static void escape_slack(Buf *b, const char *s, size_t len, bool *bol)
 {
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
+                size_t url = url_run(s, len, i);
+                if (url) {
+                        for (size_t k = i; k < i + url; k++)
+                                buf_append(b, s[k] == '&' ? "&amp;" : (char[2]){s[k], 0});
+                        i += url - 1;
+                        *bol = false;
+                        continue;
+                }
                 switch (c) {
                 case '&': buf_append(b, "&amp;"); break;
                 case '<': buf_append(b, "&lt;"); break;
@@ -296,11 +327,20 @@ static void escape_slack(Buf *b, const char *s, size_t len, bool *bol)
  * (* _ ~), code (`), spoilers and tables (|), HTML, autolinks and Discord's
  * <@id> <#id> <t:…> (< >), links and images ([ ]), entities (&) and the
  * backslash. At a line start also headings, quotes, lists and Discord's
- * "-#" subtext (# > - + =, "1." and "1)"). */
-static void escape_markdown_core(Buf *b, const char *s, size_t len, bool *bol, bool join_at)
+ * "-#" subtext (# > - + =, "1." and "1)"). "@" as `at` says. */
+typedef enum AtEscape { AT_BACKSLASH, AT_WORD_JOINER } AtEscape;
+
+static void escape_markdown_core(Buf *b, const char *s, size_t len, bool *bol, AtEscape at)
 {
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
+                size_t url = url_run(s, len, i);
+                if (url) {
+                        buf_printf(b, "%.*s", (int)url, s + i);
+                        i += url - 1;
+                        *bol = false;
+                        continue;
+                }
                 if (*bol && c != ' ' && c != '\n') {
                         size_t j = i;
                         while (j < len && j - i < 9 && s[j] >= '0' && s[j] <= '9')
@@ -312,9 +352,11 @@ static void escape_markdown_core(Buf *b, const char *s, size_t len, bool *bol, b
                                 continue;
                         }
                 }
-                if ((strchr("\\*_~`|<>[]&", c) || (*bol && strchr("#-+=", c))) && c)
+                bool escape = strchr("\\*_~`|<>[]&", c) || (*bol && strchr("#-+=", c)) ||
+                              (c == '@' && at == AT_BACKSLASH);
+                if (escape && c)
                         buf_printf(b, "\\%c", c);
-                else if (c == '@' && join_at)
+                else if (c == '@')
                         /* Mattermost and Rocket.Chat find @all, @channel,
                          * @here and @user in the raw text, where a backslash
                          * means nothing: a word joiner after "@" makes the
@@ -328,13 +370,14 @@ static void escape_markdown_core(Buf *b, const char *s, size_t len, bool *bol, b
 
 static void escape_discord(Buf *b, const char *s, size_t len, bool *bol)
 {
-        /* Pings are stopped by allowed_mentions, not by the text. */
-        escape_markdown_core(b, s, len, bol, false);
+        /* allowed_mentions stops the pings; "\@everyone" also shows as
+         * plain text rather than as a mention. */
+        escape_markdown_core(b, s, len, bol, AT_BACKSLASH);
 }
 
 static void escape_markdown_mentions(Buf *b, const char *s, size_t len, bool *bol)
 {
-        escape_markdown_core(b, s, len, bol, true);
+        escape_markdown_core(b, s, len, bol, AT_WORD_JOINER);
 }
 
 /* Google Chat's text syntax (developers.google.com/workspace/chat/
@@ -349,6 +392,13 @@ static void escape_googlechat(Buf *b, const char *s, size_t len, bool *bol)
 {
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
+                size_t url = url_run(s, len, i);
+                if (url) {
+                        buf_printf(b, "%.*s", (int)url, s + i);
+                        i += url - 1;
+                        *bol = false;
+                        continue;
+                }
                 if (c == '<')
                         buf_append(b, "<" WORD_JOINER);
                 else if (strchr("*_~`", c) && c)

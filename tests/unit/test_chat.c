@@ -6,6 +6,7 @@
  * service's rules must give back exactly the text a person should read,
  * and nothing from the config may be left in a form that pings or
  * formats. Limits are checked in each service's own unit. */
+#include <ctype.h>
 #include <jansson.h>
 
 #include "helpers.h"
@@ -95,6 +96,24 @@ static char *field(const char *body, const char *key)
 
 /* ---- decoders: what each service shows -------------------------------- */
 
+/* The length of a bare web address at s (every service links those by
+ * itself, so tandem leaves them as written): up to a space or one of
+ * < > [ ] | ` " \\, less trailing punctuation. */
+static size_t url_at(const char *start, const char *s)
+{
+        if (s > start && (isalnum((unsigned char)s[-1]) || s[-1] == '\\'))
+                return 0;
+        size_t n = starts(s, "https://") ? 8 : starts(s, "http://") ? 7 : 0;
+        if (!n)
+                return 0;
+        size_t j = n;
+        while ((unsigned char)s[j] > ' ' && !strchr("<>[]|`\"\\", s[j]))
+                j++;
+        while (j > n && strchr(".,:;!?')*_~", s[j - 1]))
+                j--;
+        return j > n ? j : 0;
+}
+
 /* Slack (api.slack.com/reference/surfaces/formatting): &amp; &lt; &gt; are
  * the three entities; any other "<" opens a control sequence, which must
  * not come from the config: only the date tokens whose fallback is one
@@ -104,7 +123,17 @@ static char *slack_show(const char *s, size_t *n_bold)
         static const char date[] = "<!date^00000000^{_}|";
         Buf b = {0};
         buf_append(&b, "");
+        const char *start = s;
         while (*s) {
+                size_t url = url_at(start, s);
+                if (url) {
+                        _cleanup_free_ char *u = xstrndup(s, url);
+                        for (char *a = strstr(u, "&amp;"); a; a = strstr(a + 1, "&amp;"))
+                                memmove(a + 1, a + 5, strlen(a + 5) + 1);
+                        buf_append(&b, u);
+                        s += url;
+                        continue;
+                }
                 if (starts(s, date) && s[sizeof date - 1] && s[sizeof date] == '>') {
                         buf_printf(&b, "%c", s[sizeof date - 1]);
                         s += sizeof date + 1;
@@ -138,7 +167,15 @@ static char *markdown_show(const char *s, const char *bold, size_t *n_bold)
         buf_append(&b, "");
         *n_bold = 0;
         bool bol = true;
+        const char *start = s;
         while (*s) {
+                size_t url = url_at(start, s);
+                if (url) {
+                        buf_printf(&b, "%.*s", (int)url, s);
+                        s += url;
+                        bol = false;
+                        continue;
+                }
                 if (*s == '\\' && s[1] && strchr("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", s[1])) {
                         buf_printf(&b, "%c", s[1]);
                         s += 2;
@@ -182,6 +219,12 @@ static char *googlechat_show(const char *s, size_t *n_bold)
         const char *start = s;
         *n_bold = 0;
         for (; *s; s++) {
+                size_t url = url_at(start, s);
+                if (url) {
+                        buf_printf(&b, "%.*s", (int)url, s);
+                        s += url - 1;
+                        continue;
+                }
                 if (starts(s, WJ)) {
                         s += 2;
                         continue;
@@ -364,6 +407,10 @@ static void test_hostile_text_is_literal(void **state)
                                 assert_no_raw_mentions(raw);
                         }
                         if (k == CHAT_DISCORD) {
+                                /* Every "@" escaped: shown as text, not as a mention. */
+                                _cleanup_free_ char *raw = field(msg.body, "content");
+                                for (const char *at = strchr(raw, '@'); at; at = strchr(at + 1, '@'))
+                                        assert_true(at > raw && at[-1] == '\\');
                                 json_t *j = json_loads(msg.body, 0, NULL);
                                 json_t *am = json_object_get(j, "allowed_mentions");
                                 assert_non_null(am);
