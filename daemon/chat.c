@@ -270,7 +270,7 @@ typedef void (*EscapeFn)(Buf *b, const char *s, size_t len, bool *bol);
  * http(s) addresses by itself, reading them before any emphasis; an
  * escape inside one would break the link, so addresses are written as
  * they are (up to a space or a character that cannot end an address
- * unescaped: < > [ ] | ` " \\ and trailing punctuation, as GFM's autolinks). */
+ * unescaped: < > [ ] | ` " \ and trailing punctuation, as GFM's autolinks). */
 static size_t url_run(const char *s, size_t len, size_t i)
 {
         if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '\\'))

@@ -98,7 +98,7 @@ static char *field(const char *body, const char *key)
 
 /* The length of a bare web address at s (every service links those by
  * itself, so tandem leaves them as written): up to a space or one of
- * < > [ ] | ` " \\, less trailing punctuation. */
+ * < > [ ] | ` " \, less trailing punctuation. */
 static size_t url_at(const char *start, const char *s)
 {
         if (s > start && (isalnum((unsigned char)s[-1]) || s[-1] == '\\'))
