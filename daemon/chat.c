@@ -186,12 +186,12 @@ typedef struct Pieces {
         size_t n_owned, alloc_owned;
 } Pieces;
 
-/* Config text is made valid UTF-8 first: the config admits UTF-8 only,
- * and this keeps anything else from ever making a payload jansson refuses
- * to build (found by fuzzing). */
+/* Text from the config (the mention too) is made valid UTF-8 first: the
+ * config admits UTF-8 only, and this keeps anything else from ever making
+ * a payload jansson refuses to build (found by fuzzing). */
 static void piece_add(Pieces *P, const char *s, unsigned flags)
 {
-        char *copy = flags & PIECE_CONFIG ? utf8_sanitize(s) : xstrdup(s);
+        char *copy = flags & (PIECE_CONFIG | PIECE_MENTION) ? utf8_sanitize(s) : xstrdup(s);
         GROW(P->owned, P->n_owned, P->alloc_owned);
         P->owned[P->n_owned++] = copy;
         GROW(P->p, P->n, P->alloc);

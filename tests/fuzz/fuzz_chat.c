@@ -11,14 +11,19 @@
 #include <string.h>
 
 #include "chat.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The text after the configured mention, which is written as is. */
-static const char *after_mention(const char *text, const char *mention)
+/* The text after the configured mention, which is written as is (made
+ * valid UTF-8 like all config text). */
+static const char *after_mention(const char *text, const char *raw_mention)
 {
+        char *mention = utf8_sanitize(raw_mention);
         size_t n = strlen(mention);
-        return strncmp(text, mention, n) == 0 && text[n] == ' ' ? text + n + 1 : text;
+        const char *rest = strncmp(text, mention, n) == 0 && text[n] == ' ' ? text + n + 1 : text;
+        free(mention);
+        return rest;
 }
 
 static void check_pings(ChatKind kind, const ChatMessage *msg, const char *mention)
