@@ -287,6 +287,20 @@ static size_t url_run(const char *s, size_t len, size_t i)
         return j > i + start ? j - i : 0;
 }
 
+/* Copies the web address at s[*i] as it is (Slack: with "&" as "&amp;",
+ * which Slack decodes in links too); false if there is none. */
+static bool copy_url(Buf *b, const char *s, size_t len, size_t *i, bool *bol, bool amp)
+{
+        size_t n = url_run(s, len, *i);
+        if (!n)
+                return false;
+        for (size_t k = *i; k < *i + n; k++)
+                buf_append(b, amp && s[k] == '&' ? "&amp;" : (char[2]){s[k], 0});
+        *i += n - 1;
+        *bol = false;
+        return true;
+}
+
 /* Slack mrkdwn (api.slack.com/reference/surfaces/formatting, "Escaping
  * text"): &, < and > are control characters and must be the entities
  * &amp; &lt; &gt; — this alone stops <!channel>, <@U…>, <!subteam^…> and
@@ -299,14 +313,8 @@ static void escape_slack(Buf *b, const char *s, size_t len, bool *bol)
 {
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
-                size_t url = url_run(s, len, i);
-                if (url) {
-                        for (size_t k = i; k < i + url; k++)
-                                buf_append(b, s[k] == '&' ? "&amp;" : (char[2]){s[k], 0});
-                        i += url - 1;
-                        *bol = false;
+                if (copy_url(b, s, len, &i, bol, true))
                         continue;
-                }
                 switch (c) {
                 case '&': buf_append(b, "&amp;"); break;
                 case '<': buf_append(b, "&lt;"); break;
@@ -334,13 +342,8 @@ static void escape_markdown_core(Buf *b, const char *s, size_t len, bool *bol, A
 {
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
-                size_t url = url_run(s, len, i);
-                if (url) {
-                        buf_printf(b, "%.*s", (int)url, s + i);
-                        i += url - 1;
-                        *bol = false;
+                if (copy_url(b, s, len, &i, bol, false))
                         continue;
-                }
                 if (*bol && c != ' ' && c != '\n') {
                         size_t j = i;
                         while (j < len && j - i < 9 && s[j] >= '0' && s[j] <= '9')
@@ -392,13 +395,8 @@ static void escape_googlechat(Buf *b, const char *s, size_t len, bool *bol)
 {
         for (size_t i = 0; i < len; i++) {
                 char c = s[i];
-                size_t url = url_run(s, len, i);
-                if (url) {
-                        buf_printf(b, "%.*s", (int)url, s + i);
-                        i += url - 1;
-                        *bol = false;
+                if (copy_url(b, s, len, &i, bol, false))
                         continue;
-                }
                 if (c == '<')
                         buf_append(b, "<" WORD_JOINER);
                 else if (strchr("*_~`", c) && c)
@@ -775,11 +773,13 @@ void chat_test(const Config *c, const Department *d, int64_t now, ChatMessage *r
         else if (n == 1)
                 piece_add(&P, "This is a test from tandem: reminders of the one joint meeting of ", 0);
         else {
-                _cleanup_free_ char *s = xasprintf("This is a test from tandem: reminders of the %zu joint meetings of ", n);
+                _cleanup_free_ char *s =
+                        xasprintf("This is a test from tandem: reminders of the %zu joint meetings of ", n);
                 piece_add(&P, s, 0);
         }
         piece_add(&P, d->name, PIECE_CONFIG);
-        piece_add(&P, n == 0 ? " are configured yet; their reminders will be posted here." : " will be posted here.", 0);
+        piece_add(&P, n == 0 ? " are configured yet; their reminders will be posted here." : " will be posted here.",
+                  0);
         char stamp[32];
         tz_format_rfc3339(icaltimezone_get_utc_timezone(), now, stamp);
         json_t *generic = json_pack("{s:s, s:s, s:s}", "type", "test", "department", d->id, "sent", stamp);

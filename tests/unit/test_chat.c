@@ -636,6 +636,7 @@ static void test_invalid_utf8_payloads(void **state)
         for (int k = CHAT_SLACK; k < _CHAT_MAX; k++) {
                 Department d[2] = {dept((ChatKind)k, "Sales \xff"), dept(CHAT_CONSOLE, "M\xc3")};
                 d[1].id = (char *)"marketing";
+                d[0].mention = (char *)"<!here> @sales\xc3"; /* fuzz_chat: the mention too */
                 Department *dp[2] = {&d[0], &d[1]};
                 Reminder rem = {900, (char *)"15m"};
                 Meeting m = {.id = (char *)"m", .title = (char *)"T\xff\xfeitle", .departments = dp, .n_departments = 2,
