@@ -734,6 +734,12 @@ static void department_finish(Ctx *ctx, Department *d)
                    (!section_get(ctx->section, "chat") || streq(section_get(ctx->section, "chat")->value, "console")))
                 diag_warning(ctx->diags, ctx->config->path, ctx->setting->line,
                              "[department:%s] webhook: not used with chat = console, ignoring", d->id);
+        /* A Teams mention is <at>…</at> plus msteams.entities with a user
+         * or tag id, which no name in the config gives (README "Chats"). */
+        if (d->chat == CHAT_TEAMS && d->mention)
+                diag_warning(ctx->diags, ctx->config->path, config_line(ctx->section, "mention"),
+                             "[department:%s] mention: has no effect with chat = teams (a Teams mention needs a "
+                             "user or tag id, not a name), ignoring", d->id);
         ctx->setting = NULL;
 }
 

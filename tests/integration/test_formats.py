@@ -27,6 +27,26 @@ LOCATION = "Room 4.2 / https://meet.example.com/q1"
 DESCRIPTION = "Pipeline & campaign review; bring numbers."
 NIGHT_TITLE = "Night ops handover"
 
+WJ = "\u2060"
+
+
+def shown(chat, text):
+    """What a person reads, from a payload's text by the service's
+    documented rules (README "Chats"), with tandem's bold markers removed:
+    Slack's three entities, its date tokens whose fallback is one literal
+    character and soft hyphens; Markdown's backslash escapes; word
+    joiners, which are invisible."""
+    if chat == "slack":
+        text = re.sub(r"<!date\^00000000\^\{_\}\|(.)>", lambda m: {"*": "\x01"}.get(m.group(1), m.group(1)), text)
+        text = text.replace("*", "").replace("\x01", "*").replace("\u00ad", "")
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    if chat in ("discord", "mattermost", "rocketchat"):
+        text = re.sub(r"(?<!\\)\*", "", text)  # bold markers: every unescaped "*"
+        return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text).replace(WJ, "")
+    if chat == "googlechat":
+        return re.sub(r"(?<!" + WJ + r")\*(?!" + WJ + r")", "", text).replace(WJ, "")
+    return text
+
 
 def config_text(sink, state_dir):
     parts = ["""
@@ -147,10 +167,12 @@ class Formats(harness.TestCase):
         body = req.json()
         if chat in ("slack", "mattermost", "rocketchat", "googlechat"):
             self.assertEqual(set(body), {"text"}, body)
-            return body["text"]
+            return shown(chat, body["text"])
         if chat == "discord":
-            self.assertEqual(set(body), {"content"}, body)
-            return body["content"]
+            self.assertEqual(set(body), {"content", "allowed_mentions"}, body)
+            # "@here" is this department's mention: it alone may ping.
+            self.assertEqual(body["allowed_mentions"], {"parse": ["everyone"]}, body)
+            return shown(chat, body["content"])
         if chat == "teams":
             # A Workflows webhook message carrying one Adaptive Card.
             self.assertEqual(body.get("type"), "message", body)
@@ -160,10 +182,13 @@ class Formats(harness.TestCase):
             card = att["content"]
             self.assertEqual(card["type"], "AdaptiveCard")
             self.assertIn("version", card)
-            blocks = [b for b in card["body"] if b.get("type") == "TextBlock"]
-            self.assertTrue(blocks, card)
-            self.assertTrue(any(self.title in b["text"] for b in blocks), card)
-            return "\n".join(b["text"] for b in blocks)
+            # One RichTextBlock a line (TextRuns take no Markdown): the
+            # title as heading, then the text.
+            blocks = card["body"]
+            self.assertTrue(all(b.get("type") == "RichTextBlock" for b in blocks), card)
+            lines = ["".join(run["text"] for run in b["inlines"]) for b in blocks]
+            self.assertEqual(lines[0], self.title, card)
+            return "\n".join(lines[1:])
         if chat == "generic":
             # SPEC section 5, exactly: these keys, these values.
             self.assertEqual(set(body), {"type", "meeting", "title", "department", "start", "end", "before", "text"},

@@ -103,7 +103,9 @@ class NotifyTest(harness.TestCase):
         self.assertEqual(card["attachments"][0]["content"]["type"], "AdaptiveCard")
         discord = self.sink.requests("/ok/discord")
         self.assertEqual(len(discord), 1)
-        self.assertEqual(set(discord[0].json()), {"content"})
+        # Nothing may ping but the configured mention (none here).
+        self.assertEqual(discord[0].json()["allowed_mentions"], {"parse": []})
+        self.assertEqual(set(discord[0].json()), {"content", "allowed_mentions"})
 
     def test_console(self):
         p = self.notify("console")
