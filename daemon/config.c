@@ -25,18 +25,15 @@ const char *const config_chat_names[_CHAT_MAX + 1] = {
 /* ------------------------------------------------------------------ */
 /* Reading                                                             */
 
-#define LINE_MAX_BYTES 8192
-
 typedef struct Reader {
-        FILE *f;
         const char *path;
         Config *config;
         Diags *diags;
+        char *data;               /* the whole file; lines are cut in place */
+        size_t size, pos;         /* pos: where the next physical line starts */
         unsigned line;            /* physical line being parsed */
-        char *text;               /* its text, newline removed */
-        size_t text_alloc;
-        size_t offset;            /* how much of an over-long line was handed on */
-        bool chunk_is_split;      /* the chunk inih has is the rest of a split line */
+        char *text;               /* its text: no newline, NUL bytes or inline comment */
+        bool comment;             /* an inline comment was cut from it */
         bool line_is_entry;       /* the line should have produced a handler call */
         bool handled;             /* ... and it did */
         bool skip_section;        /* the current section header was bad */
@@ -48,6 +45,7 @@ static void reader_check_line_handled(Reader *r)
         if (r->line_is_entry && !r->handled && !r->skip_section)
                 diag_error(r->diags, r->path, r->line, "expected \"key = value\", a [kind:id] section header or a comment, got \"%s\"",
                            strstrip(r->text));
+        r->line_is_entry = false;
 }
 
 static Section *section_add(Reader *r, const char *name)
@@ -92,119 +90,127 @@ static void reader_classify(Reader *r)
         r->line_is_entry = true;
 }
 
-/* inih's own line buffer is small (200 bytes in Debian's build), but a
- * Teams webhook URL alone is longer. An over-long "key = value" line is
- * handed on in pieces: the first as is, each further one indented, which
- * inih reads as a continuation; the handler joins those pieces without a
- * separator. A piece never starts or ends at a space, ';' or '#', so inih
- * sees no comment that was not there. */
-static size_t split_point(const char *s, size_t from, size_t max)
+/* ';' and '#' start a comment at the beginning of a line, and after a
+ * value where white space precedes them (as in Python's configparser); a
+ * '#' or ';' inside a word ("C#", "https://x/#top") is text. inih itself
+ * knows only " ;", and only on the first line of a value. */
+static void reader_cut_comment(Reader *r)
 {
-        for (size_t p = from + max; p > from + 1; p--) {
-                unsigned char a = (unsigned char)s[p - 1], b = (unsigned char)s[p];
-                if (!isspace(a) && !isspace(b) && a != ';' && b != ';' && b != '#')
-                        return p;
-        }
-        return 0;
-}
-
-static void strip_inline_comment(char *s)
-{
-        for (char *p = s + 1; *p; p++)
-                if (*p == ';' && isspace((unsigned char)p[-1])) {
+        r->comment = false;
+        for (char *p = r->text + 1; *p; p++)
+                if ((*p == ';' || *p == '#') && (p[-1] == ' ' || p[-1] == '\t')) {
                         *p = '\0';
-                        break;
+                        r->comment = true;
+                        return;
                 }
 }
 
-static char *reader_next_chunk(Reader *r, char *str, int num)
+/* Cuts the next physical line out of the file, in place. A NUL byte would
+ * silently end the value at it: it is reported and dropped. A UTF-8 byte
+ * order mark (Windows editors write one) is no part of the first line. */
+static bool reader_next_line(Reader *r)
 {
-        size_t room = (size_t)num - 1, len = strlen(r->text);
-        const char *rest = r->text + r->offset;
-
-        if (r->offset == 0) {
-                /* inih strips " ; comment" from "key = value" lines but not
-                 * from continuation lines; do it for both, the same way. */
-                strip_inline_comment(r->text);
-                len = strlen(r->text);
+        if (r->pos >= r->size)
+                return false;
+        char *start = r->data + r->pos;
+        char *nl = memchr(start, '\n', r->size - r->pos);
+        size_t len = nl ? (size_t)(nl - start) : r->size - r->pos;
+        r->pos += len + (nl != NULL);
+        r->line++;
+        start[len] = '\0'; /* the newline, or the spare byte after the data */
+        while (len > 0 && start[len - 1] == '\r')
+                start[--len] = '\0';
+        char *nul = memchr(start, '\0', len);
+        if (nul) {
+                diag_error(r->diags, r->path, r->line, "a NUL byte at column %zu: tandem reads text files only (UTF-8)",
+                           (size_t)(nul - start) + 1);
+                size_t k = (size_t)(nul - start);
+                for (size_t i = k; i < len; i++)
+                        if (start[i])
+                                start[k++] = start[i];
+                start[k] = '\0';
         }
-        /* Only "key = value" lines (and continuations) are split: any other
-         * over-long line is handed on cut, for inih to reject. */
-        bool splittable = strpbrk(r->text, "=:") || isspace((unsigned char)r->text[0]);
-        if (r->offset == 0 && (len <= room || !splittable)) {
-                if (len > room)
-                        len = room;
-                memcpy(str, r->text, len);
-                str[len] = '\0';
-                r->chunk_is_split = false;
-                r->offset = strlen(r->text); /* nothing more of this line */
-                return str;
-        }
-        if (r->offset >= len)
-                return NULL;
-        size_t indent = r->offset ? 2 : 0;
-        size_t take = len - r->offset;
-        if (take > room - indent) {
-                size_t p = split_point(r->text, r->offset, room - indent - 1);
-                if (!p) {
-                        diag_error(r->diags, r->path, r->line, "line too long to split: continue the value on indented lines");
-                        r->offset = len;
-                        return NULL;
-                }
-                take = p - r->offset;
-        }
-        memset(str, ' ', indent);
-        memcpy(str + indent, rest, take);
-        str[indent + take] = '\0';
-        r->chunk_is_split = r->offset > 0;
-        r->offset += take;
-        return str;
+        if (r->line == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
+                start += 3;
+        r->text = start;
+        return true;
 }
 
+/* inih reads the file through this, one physical line per call, into its
+ * own buffer of `num` bytes (200 in Debian's build, shorter than a Teams
+ * webhook URL). inih is given what it needs to know what the line is:
+ * section header, "key = value", continuation, comment; the value itself
+ * is taken from the whole line by the handler. */
 static char *reader_read(char *str, int num, void *stream)
 {
         Reader *r = stream;
+        size_t room = (size_t)num - 1;
 
-        if (r->text && r->offset < strlen(r->text) && r->line_is_entry) {
-                char *chunk = reader_next_chunk(r, str, num);
-                if (chunk)
-                        return chunk;
-        }
         reader_check_line_handled(r);
-
-        ssize_t n = getline(&r->text, &r->text_alloc, r->f);
-        if (n < 0)
+        if (!reader_next_line(r))
                 return NULL;
-        r->line++;
-        while (n > 0 && (r->text[n - 1] == '\n' || r->text[n - 1] == '\r'))
-                r->text[--n] = '\0';
-        r->offset = 0;
-        if ((size_t)n > LINE_MAX_BYTES) {
-                diag_error(r->diags, r->path, r->line, "line longer than %d bytes", LINE_MAX_BYTES);
-                r->text[0] = '\0';
-        }
         reader_classify(r);
-        if (!r->line_is_entry) {
-                /* Comments and headers are never split; inih just needs a
-                 * line it can classify the same way. */
-                size_t len = strlen(r->text);
-                if (len > (size_t)num - 1)
-                        len = (size_t)num - 1;
-                memcpy(str, r->text, len);
-                str[len] = '\0';
-                if (str[0] == '[' && !strchr(str, ']'))
-                        str[0] = ';'; /* already reported, keep inih quiet */
-                r->offset = strlen(r->text);
-                return str;
+        const char *hand;
+        if (r->line_is_entry) {
+                reader_cut_comment(r);
+                /* A continuation keeps one character of indentation, so that
+                 * a long run of it cannot fill inih's buffer. */
+                hand = r->text;
+                if (isspace((unsigned char)hand[0])) {
+                        while (isspace((unsigned char)hand[1]))
+                                hand++;
+                }
+        } else if (r->section && r->text[strspn(r->text, " \t")] == '[' && !r->skip_section)
+                hand = "[s]"; /* registered already; inih only needs to see a section start */
+        else
+                hand = ";"; /* a comment, a blank line or a bad header (reported) */
+        size_t len = strlen(hand);
+        if (len > room)
+                len = room;
+        memcpy(str, hand, len);
+        str[len] = '\0';
+        return str;
+}
+
+/* The value on the current line, as inih would have cut it had its buffer
+ * been long enough: after the first '=' or ':' (the whole line for a
+ * continuation), without the white space around it. */
+static const char *reader_value(Reader *r, bool continuation, size_t *len)
+{
+        const char *v = r->text;
+        if (!continuation) {
+                v = strpbrk(v, "=:");
+                v = v ? v + 1 : "";
         }
-        return reader_next_chunk(r, str, num);
+        while (isspace((unsigned char)*v))
+                v++;
+        size_t n = strlen(v);
+        while (n > 0 && isspace((unsigned char)v[n - 1]))
+                n--;
+        *len = n;
+        return v;
+}
+
+/* Appends with a doubling buffer: joining the lines of a long value stays
+ * linear in its length. */
+static void setting_append(Setting *s, const char *sep, const char *v, size_t n)
+{
+        size_t need = s->len + strlen(sep) + n + 1;
+        if (need > s->alloc) {
+                s->alloc = need > 2 * s->alloc ? need : 2 * s->alloc;
+                s->value = xrealloc(s->value, s->alloc);
+        }
+        s->len += (size_t)sprintf(s->value + s->len, "%s", sep);
+        memcpy(s->value + s->len, v, n);
+        s->len += n;
+        s->value[s->len] = '\0';
 }
 
 static int reader_handler(void *user, const char *section_name, const char *name, const char *value)
 {
         Reader *r = user;
         Section *s = r->section;
-        (void)section_name;
+        (void)section_name, (void)value;
 
         r->handled = true;
         if (r->skip_section)
@@ -213,12 +219,13 @@ static int reader_handler(void *user, const char *section_name, const char *name
                 diag_error(r->diags, r->path, r->line, "\"%s\" is outside any section: put it under [tandem], [department:ID] or [meeting:ID]", name);
                 return 1;
         }
-        bool continuation = isspace((unsigned char)r->text[0]) || r->chunk_is_split;
+        bool continuation = isspace((unsigned char)r->text[0]);
         Setting *last = s->n_settings ? &s->settings[s->n_settings - 1] : NULL;
+        size_t n;
+        const char *v = reader_value(r, continuation && last && streq(last->key, name), &n);
         if (continuation && last && streq(last->key, name)) {
-                char *joined = xasprintf("%s%s%s", last->value, r->chunk_is_split ? "" : "\n", value);
-                free(last->value);
-                last->value = joined;
+                setting_append(last, "\n", v, n);
+                last->comment |= r->comment;
                 return 1;
         }
         for (size_t i = 0; i < s->n_settings; i++)
@@ -228,15 +235,59 @@ static int reader_handler(void *user, const char *section_name, const char *name
                         return 1;
                 }
         GROW(s->settings, s->n_settings, s->alloc);
-        s->settings[s->n_settings++] = (Setting){.key = xstrdup(name), .value = xstrdup(value), .line = r->line};
+        Setting *new = &s->settings[s->n_settings++];
+        *new = (Setting){.key = xstrdup(name), .line = r->line, .comment = r->comment};
+        setting_append(new, "", v, n);
         return 1;
+}
+
+/* The whole file, at most CONFIG_MAX_FILE_BYTES of it, plus a spare byte
+ * for the terminating NUL: a config is read at once, and a file that is
+ * no config (a log, /dev/zero) is refused before it is parsed. */
+static int config_slurp(FILE *f, char **ret, size_t *size)
+{
+        struct stat st;
+        if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (off_t)CONFIG_MAX_FILE_BYTES)
+                return -EFBIG;
+        size_t n = 0, alloc = 64 << 10;
+        _cleanup_free_ char *buf = xmalloc(alloc);
+        for (;;) {
+                if (n + 1 >= alloc) {
+                        alloc *= 2;
+                        buf = xrealloc(buf, alloc);
+                }
+                size_t k = fread(buf + n, 1, alloc - n - 1, f);
+                n += k;
+                if (n > CONFIG_MAX_FILE_BYTES)
+                        return -EFBIG;
+                if (k == 0)
+                        break;
+        }
+        if (ferror(f))
+                return errno > 0 ? -errno : -EIO;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        *size = n;
+        return 0;
 }
 
 static int config_read(Config *c, FILE *f, Diags *diags)
 {
-        Reader r = {.f = f, .path = c->path, .config = c, .diags = diags};
-        ini_parse_stream(reader_read, &r, reader_handler, &r);
-        free(r.text);
+        Reader r = {.path = c->path, .config = c, .diags = diags};
+        int k = config_slurp(f, &r.data, &r.size);
+        if (k == -EFBIG) {
+                diag_error(diags, c->path, 0, "larger than %u MiB: a config describes departments and meetings; "
+                           "is this the right file?", CONFIG_MAX_FILE_BYTES >> 20);
+                return 0;
+        }
+        if (k < 0)
+                return k;
+        /* Notepad's "Unicode" is UTF-16: every other byte is a NUL. */
+        if (r.size >= 2 && (memcmp(r.data, "\xff\xfe", 2) == 0 || memcmp(r.data, "\xfe\xff", 2) == 0))
+                diag_error(diags, c->path, 1, "the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8");
+        else
+                ini_parse_stream(reader_read, &r, reader_handler, &r);
+        free(r.data);
         return 0;
 }
 
@@ -672,6 +723,12 @@ static int section_apply(Ctx *ctx, SectionKind kind)
                         if (keys[k].section == kind && streq(keys[k].key, s->key))
                                 def = &keys[k];
                 ctx->setting = s;
+                if (s->len > CONFIG_MAX_VALUE_BYTES) {
+                        bad(ctx, "%zu bytes, more than a value may hold (%u KiB): link to a longer text instead",
+                            s->len, CONFIG_MAX_VALUE_BYTES >> 10);
+                        r = -EINVAL;
+                        continue;
+                }
                 /* Chats and calendars take UTF-8 only (RFC 5545 section 3.1.4). */
                 if (!utf8_valid(s->value)) {
                         bad(ctx, "not valid UTF-8: save the file as UTF-8");
@@ -689,6 +746,11 @@ static int section_apply(Ctx *ctx, SectionKind kind)
                                 bad(ctx, "unknown key; expected one of %s", all.s);
                                 buf_free(&all);
                         }
+                        r = -EINVAL;
+                        continue;
+                }
+                if (s->comment && str_is_blank(s->value)) {
+                        bad(ctx, "expected a value, got only a comment (\"#\" and \";\" after a space start one)");
                         r = -EINVAL;
                         continue;
                 }
@@ -975,7 +1037,11 @@ int config_parse(const char *path, Config **ret, Diags *diags)
         c->path = xstrdup(path);
         size_t before = diags->n_errors;
 
-        config_read(c, f, diags);
+        int r = config_read(c, f, diags);
+        if (r < 0) {
+                config_free(c);
+                return r;
+        }
         config_validate(c, diags);
         config_check_permissions(c, f, diags);
         *ret = c;

@@ -23,11 +23,17 @@ typedef enum ChatKind {
 } ChatKind;
 extern const char *const config_chat_names[_CHAT_MAX + 1];
 
+/* What a config may hold (README "Config reference"): it describes
+ * departments and meetings, and reading it must never stall a reload. */
+#define CONFIG_MAX_FILE_BYTES (16u << 20)  /* the whole file: 16 MiB */
+#define CONFIG_MAX_VALUE_BYTES (64u << 10) /* one value, continuations joined: 64 KiB */
+
 /* One "key = value" as read, continuation lines joined. */
 typedef struct Setting {
         char *key, *value;
+        size_t len, alloc;  /* of value, which grows by continuation lines */
         unsigned line;
-        bool used;
+        bool comment;       /* an inline comment was cut from one of its lines */
 } Setting;
 
 /* One [kind:id] section as read. */

@@ -1012,11 +1012,12 @@ static char *teams_url(size_t len)
 }
 
 /* Prose of exactly len bytes, with spaces, punctuation, ';' and '#'
- * that are not comments, and (if utf8) multi-byte characters. */
+ * inside words (where they are not comments), and (if utf8) multi-byte
+ * characters. */
 static char *prose(size_t len, bool utf8)
 {
         static const char *const words[] = {"Quarterly", "planning:", "pipeline,", "campaigns", "&",
-                                            "budgets;", "see", "#sales-ops", "for", "the", "agenda."};
+                                            "budgets;", "see", "C#/sales#ops", "for", "the", "agenda."};
         static const char *const uwords[] = {"Zürich", "Ünïcödé", "日本語の議題", "café", "naïve", "—", "€100"};
         char *s = malloc(len + 64);
         assert_non_null(s);
@@ -1196,6 +1197,194 @@ static void test_long_line_not_key_value(void **state)
         free(junk);
 }
 
+/* ------------------------------------------------------------------ */
+/* Comments, odd bytes and sizes                                       */
+
+/* '#' after white space ends a value as ';' does, on first and
+ * continuation lines; inside a word it is text. */
+static void test_hash_comments(void **state)
+{
+        (void)state;
+        static const char text[] = MEETING("title = Sync # weekly\n"
+                                           DEPS DAY
+                                           "time = 10:00 # CET\n"
+                                           START
+                                           "location = https://meet.example.com/abc#top\t# the usual room\n"
+                                           "description = C# guild;\tbring laptops\n"
+                                           "  and chargers # or borrow one\n");
+        Loaded l = load_text(text);
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        const Meeting *m = &l.config->meetings[0];
+        assert_string_equal(m->title, "Sync");
+        assert_int_equal(m->hour, 10);
+        assert_string_equal(m->location, "https://meet.example.com/abc#top");
+        assert_string_equal(m->description, "C# guild;\tbring laptops\nand chargers");
+        loaded_free(&l);
+
+        /* a value that is all comment says so */
+        static const char only[] = MEETING(TITLE DEPS DAY TIME START "location = #42\n");
+        l = load_text(only);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(only, "location ="), "[meeting:sync] location:", "got only a comment");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+}
+
+/* Writes len bytes (NULs included) to a fresh config file. */
+static Loaded load_bytes(const char *bytes, size_t len)
+{
+        Loaded l = {0};
+        assert_true(asprintf(&l.path, "%s/XXXXXX.ini", tmp_dir_get()) > 0);
+        int fd = mkstemps(l.path, 4);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+        close(fd);
+        l.r = config_load(l.path, &l.config, &l.diags);
+        l.text = diags_text(&l.diags);
+        return l;
+}
+
+/* A NUL byte would end the value in C: an error at its line, not a
+ * silently shorter value. */
+static void test_nul_byte(void **state)
+{
+        (void)state;
+        static const char text[] = VALID_MEETING "location = Room 1\0; DROP\n" "description = ok\n";
+        Loaded l = load_bytes(text, sizeof text - 1);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(text, "location ="), "NUL byte", "column 18");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+
+        /* in a section header */
+        static const char header[] = DEPTS "[meeting:\0sync]\n" TITLE DEPS DAY TIME START;
+        l = load_bytes(header, sizeof header - 1);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(header, "[meeting:"), "NUL byte", "column 10");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+}
+
+/* Windows editors start a UTF-8 file with a byte order mark: it is not
+ * part of the first line. A UTF-16 file is named as such. */
+static void test_byte_order_mark(void **state)
+{
+        (void)state;
+        Loaded l = load_text("\xef\xbb\xbf[tandem]\r\ntimezone = Europe/Berlin\r\n" VALID_MEETING);
+        if (l.r != 0 || l.diags.n != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        assert_ptr_equal(l.config->zone, tz_lookup("Europe/Berlin"));
+        loaded_free(&l);
+
+        /* a BOM before a key (no [tandem] first) */
+        l = load_text("\xef\xbb\xbf" VALID_MEETING);
+        if (l.r != 0 || l.diags.n != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        loaded_free(&l);
+
+        static const char utf16[] = "\xff\xfe[\0t\0a\0n\0d\0e\0m\0]\0\n\0";
+        l = load_bytes(utf16, sizeof utf16 - 1);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, 1, "UTF-16", "save it as UTF-8");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+}
+
+/* Lines of any length (up to the value limit) work: a long webhook, a
+ * long description, a long comment. */
+static void test_any_line_length(void **state)
+{
+        (void)state;
+        char *url = teams_url(20000);
+        char *value = prose(CONFIG_MAX_VALUE_BYTES, true);
+        char *comment = prose(100000, false);
+        char *text = NULL;
+        assert_true(asprintf(&text, DEPTS "[department:ops]\nchat = teams\nwebhook = %s\n; %s\n"
+                                          "[meeting:sync]\n" TITLE DEPS DAY TIME START "description = %s\nlocation = Room 1\n",
+                             url, comment, value) > 0);
+        Loaded l = load_text(text);
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%.2000s", l.r, l.text);
+        assert_string_equal(config_department(l.config, "ops")->webhook, url);
+        assert_string_equal(l.config->meetings[0].description, value);
+        assert_string_equal(l.config->meetings[0].location, "Room 1");
+        loaded_free(&l);
+        free(text);
+        free(comment);
+        free(value);
+        free(url);
+
+        /* a line of spaces and ';' that no split could have handed on */
+        char *odd = malloc(1000);
+        memset(odd, ' ', 999);
+        odd[0] = 'x', odd[998] = 'y', odd[999] = '\0';
+        memset(odd + 100, ';', 300);
+        assert_true(asprintf(&text, MEETING(TITLE DEPS DAY TIME START "description = %s\n"), odd) > 0);
+        l = load_text(text);
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        *strchr(odd, ';') = '\0';
+        assert_string_equal(l.config->meetings[0].description, "x");
+        loaded_free(&l);
+        free(text);
+        free(odd);
+}
+
+/* One value may hold 64 KiB, continuation lines joined; more is an error
+ * at the key's line. */
+static void test_value_size_limit(void **state)
+{
+        (void)state;
+        char *value = prose(CONFIG_MAX_VALUE_BYTES + 1, false);
+        Loaded l = load_with_description("description = ", value, "\n");
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(VALID_MEETING "description", "description"), "[meeting:sync] description:",
+                    "65537 bytes", "64 KiB");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+        free(value);
+
+        /* the same in 65 indented lines of a kilobyte */
+        Buf b = {0};
+        buf_append(&b, VALID_MEETING "description = start\n");
+        char *line = prose(1023, false);
+        for (int i = 0; i < 65; i++)
+                buf_printf(&b, "  %s\n", line);
+        buf_append(&b, "location = Room 1\n");
+        l = load_text(b.s);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(b.s, "description"), "[meeting:sync] description:", "64 KiB");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+        buf_free(&b);
+        free(line);
+}
+
+/* A file over 16 MiB is no config: refused before it is parsed. */
+static void test_file_size_limit(void **state)
+{
+        (void)state;
+        size_t n = CONFIG_MAX_FILE_BYTES + 1;
+        char *big = malloc(n);
+        assert_non_null(big);
+        memset(big, ';', n);
+        for (size_t i = 79; i < n; i += 80)
+                big[i] = '\n';
+        Loaded l = load_bytes(big, n);
+        assert_int_equal(l.r, -EINVAL);
+        assert_int_equal(l.diags.n_errors, 1);
+        if (!strstr(l.text, "larger than 16 MiB"))
+                fail_msg("got:\n%s", l.text);
+        loaded_free(&l);
+
+        /* just under the limit: a file of comments reads */
+        l = load_bytes(big, n - 1);
+        assert_int_equal(l.r, 0);
+        loaded_free(&l);
+        free(big);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1234,6 +1423,12 @@ int main(void)
                 cmocka_unit_test(test_long_description_with_comment_and_continuation),
                 cmocka_unit_test(test_long_line_not_key_value),
                 cmocka_unit_test(test_invalid_utf8),
+                cmocka_unit_test(test_hash_comments),
+                cmocka_unit_test(test_nul_byte),
+                cmocka_unit_test(test_byte_order_mark),
+                cmocka_unit_test(test_any_line_length),
+                cmocka_unit_test(test_value_size_limit),
+                cmocka_unit_test(test_file_size_limit),
         };
         return cmocka_run_group_tests_name("config", tests, NULL, tmp_cleanup);
 }
