@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
@@ -367,11 +368,62 @@ static int parse_chat(Ctx *ctx, const char *v, void *field)
         return -EINVAL;
 }
 
+/* Parsed by libcurl's URL API, the same parser that will send to it, so a
+ * URL that can never work (port 99999, "[::1" unclosed) is a config error
+ * now rather than a retried failure at the first reminder. The URL is a
+ * secret: messages never repeat it. */
+static int url_check(Ctx *ctx, const char *v, CURLU **ret)
+{
+        CURLU *u = curl_url();
+        if (!u)
+                abort(); /* out of memory, as xmalloc */
+        /* libcurl reads "http:///x" as host x; nobody means that. */
+        const char *authority = strstr(v, "://");
+        CURLUcode rc = strpbrk(v, " \t\n\"<>") || (authority && authority[3] == '/')
+                               ? CURLUE_MALFORMED_INPUT
+                               : curl_url_set(u, CURLUPART_URL, v, 0);
+        _cleanup_free_ char *scheme = NULL, *host = NULL, *port = NULL;
+        if (rc == CURLUE_OK)
+                rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+        if (rc == CURLUE_OK)
+                rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+        if (rc == CURLUE_OK && curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && streq(port, "0"))
+                bad(ctx, "expected an http:// or https:// URL with a port from 1 to 65535, got port 0");
+        else if (rc == CURLUE_OK && !streq(scheme, "http") && !streq(scheme, "https"))
+                bad(ctx, "expected an http:// or https:// URL, got \"%s:\"", scheme);
+        else if (rc != CURLUE_OK)
+                bad(ctx, "expected an http:// or https:// URL; libcurl cannot use this one: %s", curl_url_strerror(rc));
+        else {
+                *ret = u;
+                return 0;
+        }
+        curl_url_cleanup(u);
+        return -EINVAL;
+}
+
 static int parse_url(Ctx *ctx, const char *v, void *field)
 {
-        const char *rest = strncmp(v, "https://", 8) == 0 ? v + 8 : strncmp(v, "http://", 7) == 0 ? v + 7 : NULL;
-        if (!rest || !*rest || *rest == '/' || strpbrk(v, " \t\n\"<>")) {
-                bad(ctx, "expected an http:// or https:// URL");
+        CURLU *u;
+        if (url_check(ctx, v, &u) < 0)
+                return -EINVAL;
+        curl_url_cleanup(u);
+        *(char **)field = xstrdup(v);
+        return 0;
+}
+
+/* The base of every subscribe link: "/feeds/all.ics" is appended to it. */
+static int parse_base_url(Ctx *ctx, const char *v, void *field)
+{
+        CURLU *u;
+        if (url_check(ctx, v, &u) < 0)
+                return -EINVAL;
+        _cleanup_free_ char *query = NULL, *fragment = NULL;
+        curl_url_get(u, CURLUPART_QUERY, &query, 0);
+        curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0);
+        curl_url_cleanup(u);
+        if (query || fragment) {
+                bad(ctx, "expected a base URL like \"https://cal.example.com\" or \"https://example.com/tandem\", "
+                         "without ?query or #fragment: feed paths are appended to it");
                 return -EINVAL;
         }
         *(char **)field = xstrdup(v);
@@ -660,7 +712,7 @@ static const KeyDef keys[] = {
         {SECTION_TANDEM, "state_dir", parse_text, offsetof(Config, state_dir), false},
         {SECTION_TANDEM, "feed_dir", parse_text, offsetof(Config, feed_dir), false},
         {SECTION_TANDEM, "listen", parse_listen, offsetof(Config, listen), false},
-        {SECTION_TANDEM, "public_url", parse_url, offsetof(Config, public_url), false},
+        {SECTION_TANDEM, "public_url", parse_base_url, offsetof(Config, public_url), false},
         {SECTION_TANDEM, "feed_token", parse_token, offsetof(Config, feed_token), false},
 
         {SECTION_DEPARTMENT, "name", parse_text, offsetof(Department, name), false},

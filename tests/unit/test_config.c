@@ -327,6 +327,42 @@ static void test_chat(void **state)
         run_cases(cases, ELEMENTSOF(cases));
 }
 
+/* Webhook URLs and public_url are parsed by libcurl's URL API when the
+ * config is checked: a URL libcurl can never send to is a config error at
+ * its line, and the message does not repeat the URL (a secret). */
+static void test_urls_parsed_by_libcurl(void **state)
+{
+        (void)state;
+#define HOOK(url) DEPTS "[department:ops]\nchat = slack\nwebhook = " url "\n"
+        static const ErrCase cases[] = {
+                {"port out of range", HOOK("http://127.0.0.1:99999/x"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook: expected an http:// or https:// URL", "Port number"), "127.0.0.1"},
+                {"unclosed IPv6", HOOK("http://[::1/x"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook: expected an http:// or https:// URL", "IPv6"), "::1"},
+                {"no host", HOOK("https:///services/T0/B0/X"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook: expected an http:// or https:// URL"), "services"},
+                {"port 0", HOOK("https://hooks.example.com:0/x"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook:", "port from 1 to 65535, got port 0"), "hooks.example.com"},
+                {"other scheme", HOOK("ftp://hooks.example.com/x"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook: expected an http:// or https:// URL, got \"ftp:\"")},
+                {"public_url port", "[tandem]\npublic_url = https://cal.example.com:123456\n" DEPTS, "public_url =", 0,
+                 NEEDLES("[tandem] public_url: expected an http:// or https:// URL", "Port number")},
+                {"public_url query", "[tandem]\npublic_url = https://cal.example.com/?a=1\n" DEPTS, "public_url =", 0,
+                 NEEDLES("[tandem] public_url: expected a base URL", "without ?query or #fragment")},
+        };
+#undef HOOK
+        run_cases(cases, ELEMENTSOF(cases));
+
+        /* what libcurl takes is kept as written */
+        Loaded l = load_text(DEPTS "[department:ops]\nchat = slack\nwebhook = https://[::1]:8443/hook?x=1\n"
+                                   "[tandem]\npublic_url = https://example.com/tandem/\n");
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        assert_string_equal(config_department(l.config, "ops")->webhook, "https://[::1]:8443/hook?x=1");
+        assert_string_equal(l.config->public_url, "https://example.com/tandem");
+        loaded_free(&l);
+}
+
 /* "Slack" differs from "slack" in case only; it must still get its "did
  * you mean". */
 static void test_chat_wrong_case_suggests(void **state)
@@ -1397,6 +1433,7 @@ int main(void)
                 cmocka_unit_test(test_references),
                 cmocka_unit_test(test_duplicates),
                 cmocka_unit_test(test_chat),
+                cmocka_unit_test(test_urls_parsed_by_libcurl),
                 cmocka_unit_test(test_chat_wrong_case_suggests),
                 cmocka_unit_test(test_transposed_names_suggest),
                 cmocka_unit_test(test_days_and_cadences),
