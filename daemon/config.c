@@ -16,6 +16,7 @@
 
 #include "suggest.h"
 #include "tz.h"
+#include "tzdb.h"
 
 const char *const config_chat_names[_CHAT_MAX + 1] = {
         [CHAT_CONSOLE] = "console",       [CHAT_SLACK] = "slack",   [CHAT_MATTERMOST] = "mattermost",
@@ -348,8 +349,16 @@ static int parse_zone(Ctx *ctx, const char *v, void *field)
 {
         icaltimezone *z = tz_lookup(v);
         if (!z) {
-                _cleanup_free_ char *hint = did_you_mean(v, tz_all_names());
-                bad(ctx, "unknown time zone \"%s\"%s; expected an IANA name such as \"Europe/Berlin\" or \"UTC\"", v, hint);
+                const char *near[TZDB_SUGGEST_MAX];
+                size_t n = tzdb_suggest(v, near);
+                Buf hint = {0};
+                for (size_t i = 0; i < n && i < TZDB_SUGGEST_MAX; i++)
+                        buf_printf(&hint, "%s\"%s\"", i == 0 ? (n > 1 ? " (did you mean one of " : " (did you mean ")
+                                                         : i + 1 == n ? " or " : ", ", near[i]);
+                buf_append(&hint, n > TZDB_SUGGEST_MAX ? ", ...?)" : n ? "?)" : "");
+                bad(ctx, "unknown time zone \"%s\"%s; expected an IANA name such as \"Europe/Berlin\" or \"UTC\"", v,
+                    hint.s ? hint.s : "");
+                buf_free(&hint);
                 return -EINVAL;
         }
         *(icaltimezone **)field = z;

@@ -155,6 +155,84 @@ static void test_bad_zones(void **state)
         run_cases(cases, ELEMENTSOF(cases));
 }
 
+/* Only IANA zone and link names are zones: paths that reach a zone file
+ * another way are errors (libical would load them, and they would be
+ * published as TZIDs no client knows), each with the name it reaches. */
+static void test_zone_paths_are_no_names(void **state)
+{
+        (void)state;
+#define ZONE(z) "[tandem]\ntimezone = " z "\n" VALID_MEETING
+        static const ErrCase cases[] = {
+                {"dot-dot", ZONE("Europe/../Europe/Berlin"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"Europe/../Europe/Berlin\"", "(did you mean \"Europe/Berlin\"?)")},
+                {"dot", ZONE("./UTC"), "timezone =", 0, NEEDLES("unknown time zone \"./UTC\"", "(did you mean \"UTC\"?)")},
+                {"double slash", ZONE("Europe//Berlin"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"Europe//Berlin\"", "(did you mean \"Europe/Berlin\"?)")},
+                {"localtime", ZONE("localtime"), "timezone =", 0, NEEDLES("unknown time zone \"localtime\"")},
+                {"posixrules", ZONE("posixrules"), "timezone =", 0, NEEDLES("unknown time zone \"posixrules\"")},
+                {"leap-second zones", ZONE("right/UTC"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"right/UTC\"", "(did you mean \"UTC\"?)")},
+                {"posix zones", ZONE("posix/Europe/Berlin"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"posix/Europe/Berlin\"", "(did you mean \"Europe/Berlin\"?)")},
+                {"out of the directory", ZONE("../zoneinfo/UTC"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"../zoneinfo/UTC\"", "(did you mean \"UTC\"?)")},
+                {"absolute path", ZONE("/usr/share/zoneinfo/Europe/Berlin"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"/usr/share/zoneinfo/Europe/Berlin\"", "did you mean \"Europe/Berlin\"")},
+                {"tzdata's placeholder", ZONE("Factory"), "timezone =", 0, NEEDLES("unknown time zone \"Factory\"")},
+        };
+        run_cases(cases, ELEMENTSOF(cases));
+
+        /* link names are names: accepted and kept as written */
+        Loaded l = load_text(ZONE("Asia/Calcutta"));
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        assert_string_equal(tz_name(l.config->zone), "Asia/Calcutta");
+        loaded_free(&l);
+        l = load_text(ZONE("Etc/UTC"));
+        assert_int_equal(l.r, 0);
+        loaded_free(&l);
+#undef ZONE
+}
+
+/* Where spelling does not help, the city or country the name means does:
+ * tzdata names one city per zone, so a big city it does not name, a
+ * country of iso3166.tab or a place in zone.tab's comments finds the
+ * zone. */
+static void test_zone_suggested_by_place(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *written, *hint;
+        } cases[] = {
+                {"Asia/Bangalore", "(did you mean \"Asia/Kolkata\"?)"},
+                {"Asia/Bengaluru", "(did you mean \"Asia/Kolkata\"?)"},
+                {"Asia/Beijing", "(did you mean \"Asia/Shanghai\"?)"},
+                {"America/San_Francisco", "(did you mean \"America/Los_Angeles\"?)"},
+                {"Europe/Munich", "(did you mean \"Europe/Berlin\"?)"},
+                {"India", "(did you mean \"Asia/Kolkata\"?)"},
+                {"Asia/India", "(did you mean \"Asia/Kolkata\"?)"},
+                {"Germany", "(did you mean one of \"Europe/Berlin\" or \"Europe/Busingen\"?)"},
+                {"New York", "(did you mean \"America/New_York\"?)"},
+                {"Berlin", "(did you mean \"Europe/Berlin\"?)"},
+                {"America/Hawaii", "(did you mean \"Pacific/Honolulu\"?)"},
+                {"Asia/Calcuta", "(did you mean \"Asia/Calcutta\"?)"},
+        };
+        size_t failed = 0;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *text = NULL;
+                assert_true(asprintf(&text, "[tandem]\ntimezone = %s\n", cases[i].written) > 0);
+                Loaded l = load_text(text);
+                if (l.r != -EINVAL || !strstr(l.text, cases[i].hint)) {
+                        print_error("%s: want %s, got:\n%s", cases[i].written, cases[i].hint, l.text);
+                        failed++;
+                }
+                loaded_free(&l);
+                free(text);
+        }
+        if (failed)
+                fail_msg("%zu of %zu cases failed", failed, ELEMENTSOF(cases));
+}
+
 /* A zone name typed in the wrong case is as close as a name can be: it must
  * get a "did you mean" too. */
 static void test_zone_wrong_case_suggests(void **state)
@@ -1427,6 +1505,8 @@ int main(void)
                 cmocka_unit_test(test_unknown_sections_and_keys),
                 cmocka_unit_test(test_bad_zones),
                 cmocka_unit_test(test_zone_wrong_case_suggests),
+                cmocka_unit_test(test_zone_paths_are_no_names),
+                cmocka_unit_test(test_zone_suggested_by_place),
                 cmocka_unit_test(test_bad_times_dates_durations),
                 cmocka_unit_test(test_bad_remind),
                 cmocka_unit_test(test_bad_ids),

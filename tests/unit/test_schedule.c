@@ -800,6 +800,18 @@ static void test_tz_lookup(void **state)
         assert_null(tz_lookup("Europe/Berln"));
         assert_null(tz_lookup("Mars/Olympus"));
         assert_null(tz_lookup(""));
+        /* libical would load these files; they are no names */
+        static const char *const paths[] = {"Europe/../Europe/Berlin", "./UTC", "Europe//Berlin", "localtime",
+                                            "posixrules", "right/UTC", "posix/UTC", "../zoneinfo/UTC",
+                                            "/usr/share/zoneinfo/UTC", "Europe/Berlin/", "Factory"};
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (tz_lookup(paths[i]))
+                        fail_msg("tz_lookup(\"%s\") found a zone", paths[i]);
+        /* a link is a name, and keeps it */
+        icaltimezone *calcutta = tz_lookup("Asia/Calcutta");
+        assert_non_null(calcutta);
+        assert_string_equal(tz_name(calcutta), "Asia/Calcutta");
+        assert_int_equal(tz_offset_at(calcutta, utc(2026, 1, 1, 0, 0)), 5 * 3600 + 1800);
 
         const char *const *names = tz_all_names();
         bool utc_seen = false, berlin_seen = false, kathmandu_seen = false;
