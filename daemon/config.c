@@ -309,19 +309,33 @@ static void section_label(const Section *s, char *buf, size_t n)
         snprintf(buf, n, "[%s%s%s]", s->kind, s->id ? ":" : "", s->id ? s->id : "");
 }
 
-/* An error about the current setting: "FILE:LINE: [meeting:x] key: ...". */
-_printf_(2, 3) static void bad(Ctx *ctx, const char *fmt, ...)
+/* A message about the current setting: "FILE:LINE: [meeting:x] key: ...". */
+_printf_(3, 0) static void report(Ctx *ctx, bool warning, const char *fmt, va_list ap)
 {
         char label[160];
-        va_list ap;
         section_label(ctx->section, label, sizeof label);
-        va_start(ap, fmt);
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-        va_end(ap);
+        void (*add)(Diags *, const char *, unsigned, const char *, ...) = warning ? diag_warning : diag_error;
         if (ctx->setting)
-                diag_error(ctx->diags, ctx->config->path, ctx->setting->line, "%s %s: %s", label, ctx->setting->key, msg);
+                add(ctx->diags, ctx->config->path, ctx->setting->line, "%s %s: %s", label, ctx->setting->key, msg);
         else
-                diag_error(ctx->diags, ctx->config->path, ctx->section->line, "%s %s", label, msg);
+                add(ctx->diags, ctx->config->path, ctx->section->line, "%s %s", label, msg);
+}
+
+_printf_(2, 3) static void bad(Ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        report(ctx, false, fmt, ap);
+        va_end(ap);
+}
+
+_printf_(2, 3) static void warn(Ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        report(ctx, true, fmt, ap);
+        va_end(ap);
 }
 
 /* ", did you mean "x"?" or "" */
@@ -907,6 +921,24 @@ static void meeting_parse_monthday(Ctx *ctx, Meeting *m, const char *v)
         bad(ctx, "monthly meetings take \"last friday\", \"second tuesday\" or a day of the month 1-31, got \"%s\"", v);
 }
 
+/* attendees = everyone lists each department's email: one without an
+ * email is left out. Worth a word where attendees are wanted: the key is
+ * written, or another department of the meeting has an email (a company
+ * that gives none publishes no attendees, and hears nothing of it). */
+static void meeting_check_emails(Ctx *ctx, const Meeting *m)
+{
+        bool any = ctx->setting != NULL;
+        for (size_t i = 0; i < m->n_departments; i++)
+                any |= m->departments[i]->email != NULL;
+        if (!ctx->setting)
+                ctx->setting = section_get(ctx->section, "departments");
+        for (size_t i = 0; any && i < m->n_departments; i++)
+                if (!m->departments[i]->email)
+                        warn(ctx, "[department:%s] has no \"email\", so it is not among the event's attendees "
+                                  "(attendees = everyone%s lists department emails); give it one, or set attendees = managers or none",
+                             m->departments[i]->id, section_get(ctx->section, "attendees") ? "" : ", the default,");
+}
+
 static void meeting_finish(Ctx *ctx, Meeting *m)
 {
         Config *c = ctx->config;
@@ -957,6 +989,8 @@ static void meeting_finish(Ctx *ctx, Meeting *m)
         for (size_t i = 0; m->attendees == ATTENDEES_MANAGERS && i < m->n_departments; i++)
                 if (!m->departments[i]->manager_email)
                         bad(ctx, "\"managers\" but [department:%s] has no \"manager\"", m->departments[i]->id);
+        if (m->attendees == ATTENDEES_EVERYONE)
+                meeting_check_emails(ctx, m);
 
         ctx->setting = section_get(ctx->section, "skip");
         for (size_t i = 0; i < m->n_skip; i++) {

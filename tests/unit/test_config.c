@@ -1014,6 +1014,43 @@ static void test_warnings(void **state)
         free(path);
 }
 
+/* attendees = everyone lists department emails: one without an email is
+ * left out, with a warning where attendees are wanted at all. */
+static void test_everyone_without_email(void **state)
+{
+        (void)state;
+        /* hr has no email, sales has one: the default attendees warn at
+         * the departments line */
+        static const char text[] = MEETING(TITLE "departments = sales, hr\n" DAY TIME START);
+        Loaded l = load_text(text);
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.diags.n_warnings, 1);
+        expect_diag(&l.diags, l.path, line_of(text, "departments ="), "warning:", "[meeting:sync] departments:",
+                    "[department:hr] has no \"email\"", "attendees = everyone, the default,");
+        loaded_free(&l);
+
+        /* written out: at the attendees line */
+        static const char written[] = MEETING(TITLE "departments = sales, hr\n" DAY TIME START "attendees = everyone\n");
+        l = load_text(written);
+        assert_int_equal(l.r, 0);
+        expect_diag(&l.diags, l.path, line_of(written, "attendees ="), "warning:", "[meeting:sync] attendees:",
+                    "[department:hr] has no \"email\"");
+        assert_int_equal(l.diags.n_warnings, 1);
+        loaded_free(&l);
+
+        /* no department gives an email, nothing asks for attendees: quiet */
+        l = load_text("[department:a]\n[department:b]\n[meeting:m]\ntitle = M\ndepartments = a, b\n" DAY TIME START);
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.diags.n, 0);
+        loaded_free(&l);
+
+        /* managers or none: no email needed */
+        l = load_text(MEETING(TITLE "departments = sales, hr\n" DAY TIME START "attendees = none\n"));
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.diags.n, 0);
+        loaded_free(&l);
+}
+
 /* ------------------------------------------------------------------ */
 /* Continuation lines and long lines                                   */
 
@@ -1530,6 +1567,7 @@ int main(void)
                 cmocka_unit_test(test_state_directory_env),
                 cmocka_unit_test(test_values_parsed),
                 cmocka_unit_test(test_warnings),
+                cmocka_unit_test(test_everyone_without_email),
                 cmocka_unit_test(test_continuation_lines),
                 cmocka_unit_test(test_continuation_inline_comment),
                 cmocka_unit_test(test_crlf_file),
