@@ -7,10 +7,12 @@
  * checks that involve several settings. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <ini.h>
+#include <libgen.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -1001,18 +1003,82 @@ static void meeting_finish(Ctx *ctx, Meeting *m)
         ctx->setting = NULL;
 }
 
+/* listen = 0.0.0.0:8476 (or [::]) accepts connections on every address,
+ * but no calendar can subscribe to that address: the default public_url
+ * would make links like webcal://0.0.0.0:8476/feeds/all.ics. */
+static void tandem_check_listen(Ctx *ctx, const Config *c)
+{
+        ctx->setting = section_get(ctx->section, "listen");
+        const char *colon = c->listen ? strrchr(c->listen, ':') : NULL;
+        if (!ctx->setting || !colon || section_get(ctx->section, "public_url")) {
+                ctx->setting = NULL;
+                return;
+        }
+        bool bracket = c->listen[0] == '[';
+        _cleanup_free_ char *host = xstrndup(c->listen + bracket, (size_t)(colon - c->listen) - 2 * bracket);
+        unsigned char addr[16] = {0};
+        static const unsigned char any[16] = {0};
+        if ((inet_pton(AF_INET, host, addr) == 1 && memcmp(addr, any, 4) == 0) ||
+            (inet_pton(AF_INET6, host, addr) == 1 && memcmp(addr, any, 16) == 0)) {
+                char name[256] = "HOST";
+                if (gethostname(name, sizeof name) < 0 || !name[0])
+                        snprintf(name, sizeof name, "HOST");
+                name[sizeof name - 1] = '\0';
+                warn(ctx, "%s accepts connections on every address, but subscribe links need one that calendars "
+                          "can reach: set public_url, e.g. public_url = http://%s:%s (a name or address of this machine)",
+                     c->listen, name, colon + 1);
+        }
+        ctx->setting = NULL;
+}
+
+/* The config file's directory, absolute. */
+static char *config_dir(const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        const char *dir = dirname(copy);
+        char *real = realpath(dir, NULL);
+        if (real)
+                return real;
+        _cleanup_free_ char *cwd = getcwd(NULL, 0);
+        return dir[0] == '/' || !cwd ? xstrdup(dir) : xasprintf("%s/%s", cwd, dir);
+}
+
+/* A relative path in the config is read from the config file's directory,
+ * as nginx reads its paths from its prefix: the same file means the same
+ * ledger whatever directory tandem was started from. */
+static void resolve_path(char **p, const char *dir)
+{
+        if (!*p || (*p)[0] == '/')
+                return;
+        const char *rel = *p;
+        while (rel[0] == '.' && rel[1] == '/')
+                rel += 2 + strspn(rel + 2, "/");
+        char *abs = *rel && !streq(rel, ".") ? xasprintf("%s/%s", dir, rel) : xstrdup(dir);
+        free(*p);
+        *p = abs;
+}
+
 static void config_defaults(Config *c)
 {
         const char *state = getenv("STATE_DIRECTORY");
+        _cleanup_free_ char *dir = config_dir(c->path);
         if (!c->zone)
                 c->zone = tz_lookup("UTC");
         if (!c->calendar_name)
                 c->calendar_name = xstrdup("Joint meetings");
         if (!c->domain)
                 c->domain = xstrdup("tandem.invalid");
-        if (!c->state_dir)
-                /* systemd may pass several colon-separated directories */
-                c->state_dir = state && *state ? xstrndup(state, strcspn(state, ":")) : xstrdup("./state");
+        /* state_dir as written; else systemd's StateDirectory= (which may
+         * pass several, colon-separated); else next to the config file */
+        resolve_path(&c->state_dir, dir);
+        if (!c->state_dir && state && *state) {
+                c->state_dir = xstrndup(state, strcspn(state, ":"));
+                c->state_dir_from = STATE_DIR_SYSTEMD;
+        } else if (!c->state_dir) {
+                c->state_dir = xasprintf("%s/state", dir);
+                c->state_dir_from = STATE_DIR_NEXT_TO_CONFIG;
+        }
+        resolve_path(&c->feed_dir, dir);
         if (!c->feed_dir)
                 c->feed_dir = xasprintf("%s/feeds", c->state_dir);
         if (!c->listen)
@@ -1087,6 +1153,7 @@ static void config_validate(Config *c, Diags *diags)
                         if (pass == SECTION_TANDEM) {
                                 ctx.obj = c;
                                 section_apply(&ctx, SECTION_TANDEM);
+                                tandem_check_listen(&ctx, c);
                         } else if (pass == SECTION_DEPARTMENT) {
                                 Department *d = &c->departments[nd];
                                 *d = (Department){.id = xstrdup(ctx.section->id), .src = ctx.section};

@@ -93,6 +93,10 @@ typedef struct Config {
         char *path;
         icaltimezone *zone;
         char *calendar_name, *domain, *state_dir, *feed_dir, *listen, *public_url, *feed_token;
+        /* state_dir and feed_dir are absolute: as written, relative ones
+         * read from the config file's directory. Where state_dir came
+         * from: */
+        enum { STATE_DIR_CONFIG, STATE_DIR_SYSTEMD, STATE_DIR_NEXT_TO_CONFIG } state_dir_from;
         Department *departments;
         size_t n_departments;
         Meeting *meetings;

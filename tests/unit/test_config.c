@@ -715,8 +715,15 @@ static void test_defaults(void **state)
         assert_string_equal(tz_name(c->zone), "UTC");
         assert_string_equal(c->calendar_name, "Joint meetings");
         assert_string_equal(c->domain, "tandem.invalid");
-        assert_string_equal(c->state_dir, "./state");
-        assert_string_equal(c->feed_dir, "./state/feeds");
+        /* next to the config file, whatever the working directory */
+        char *dir = realpath(tmp_dir_get(), NULL), *want = NULL;
+        assert_true(asprintf(&want, "%s/state", dir) > 0);
+        assert_string_equal(c->state_dir, want);
+        free(want);
+        assert_true(asprintf(&want, "%s/state/feeds", dir) > 0);
+        assert_string_equal(c->feed_dir, want);
+        free(want);
+        free(dir);
         assert_string_equal(c->listen, "127.0.0.1:8470");
         assert_string_equal(c->public_url, "http://127.0.0.1:8470");
         assert_null(c->feed_token);
@@ -837,6 +844,55 @@ static void test_state_directory_env(void **state)
         assert_string_equal(l.config->state_dir, "/var/lib/tandem");
         assert_string_equal(l.config->feed_dir, "/var/lib/tandem/feeds");
         loaded_free(&l);
+}
+
+/* Relative state_dir and feed_dir are read from the config file's
+ * directory, not from the working directory: starting tandem elsewhere
+ * must not open another ledger. */
+static void test_paths_relative_to_config(void **state)
+{
+        (void)state;
+        unsetenv("STATE_DIRECTORY");
+        char *path = tmp_write("[tandem]\nstate_dir = data\nfeed_dir = ./public/\n");
+        char *dir = realpath(tmp_dir_get(), NULL);
+        size_t base = strlen(tmp_dir_get()) + 1; /* path is tmp_dir/NAME */
+        char *want_state = NULL, *want_feeds = NULL, *cwd = getcwd(NULL, 0);
+        assert_true(asprintf(&want_state, "%s/data", dir) > 0);
+        assert_true(asprintf(&want_feeds, "%s/public/", dir) > 0);
+        for (int i = 0; i < 3; i++) {
+                /* from elsewhere by its absolute path, from its directory by
+                 * its name, from / by a relative path */
+                const char *cd = i == 0 ? "/usr" : i == 1 ? dir : "/";
+                const char *p = i == 0 ? path : i == 1 ? path + base : path + 1;
+                assert_int_equal(chdir(cd), 0);
+                Config *c = NULL;
+                Diags d = {0};
+                int r = config_load(p, &c, &d);
+                assert_int_equal(chdir(cwd), 0);
+                assert_int_equal(r, 0);
+                assert_string_equal(c->state_dir, want_state);
+                assert_string_equal(c->feed_dir, want_feeds);
+                config_free(c);
+                diag_free(&d);
+        }
+        unlink(path);
+        free(path);
+
+        /* absolute paths stay; "." is the config's directory */
+        Loaded l = load_text("[tandem]\nstate_dir = .\nfeed_dir = /srv/www/feeds\n");
+        assert_int_equal(l.r, 0);
+        assert_string_equal(l.config->state_dir, dir);
+        assert_string_equal(l.config->feed_dir, "/srv/www/feeds");
+        loaded_free(&l);
+
+        /* under systemd, $STATE_DIRECTORY is the default; state_dir as
+         * written still wins */
+        setenv("STATE_DIRECTORY", "/var/lib/tandem", 1);
+        l = load_text("[tandem]\nstate_dir = data\n");
+        unsetenv("STATE_DIRECTORY");
+        assert_string_equal(l.config->state_dir, want_state);
+        loaded_free(&l);
+        free(want_state), free(want_feeds), free(dir), free(cwd);
 }
 
 /* Every key, each with a non-default value, parsed into the structs. */
@@ -1565,6 +1621,7 @@ int main(void)
                 cmocka_unit_test(test_default_cadence_is_every_week),
                 cmocka_unit_test(test_zone_defaults_follow_tandem),
                 cmocka_unit_test(test_state_directory_env),
+                cmocka_unit_test(test_paths_relative_to_config),
                 cmocka_unit_test(test_values_parsed),
                 cmocka_unit_test(test_warnings),
                 cmocka_unit_test(test_everyone_without_email),
