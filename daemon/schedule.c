@@ -276,8 +276,8 @@ static bool is_skipped(const Meeting *m, Date d)
 }
 
 /* Does skip name every occurrence of the rule from DTSTART w0? Only a
- * bounded rule can run out; any rule has a date skip does not name by its
- * (n_skip + 1)th occurrence at the latest. */
+ * bounded rule can run out: any rule meets on a date that skip does not
+ * name by its (n_skip + 1)th occurrence at the latest. */
 static bool rule_all_skipped(struct icalrecurrencetype r, Wall w0, const Meeting *m)
 {
         icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(w0));
