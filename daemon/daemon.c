@@ -132,7 +132,7 @@ static void log_subscribe_links(const Config *c)
 {
         for (size_t i = 0; i <= c->n_departments; i++) {
                 const char *name = i ? c->departments[i - 1].id : "all";
-                _cleanup_free_ char *web = feed_url(c, name, true), *plain = feed_url(c, name, false);
+                _cleanup_free_ char *web = feed_url_masked(c, name, true), *plain = feed_url_masked(c, name, false);
                 log_info("subscribe to %s: %s (or %s)", name, web, plain);
         }
 }

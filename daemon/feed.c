@@ -10,13 +10,23 @@ char *feed_title(const Config *c, const Department *dept)
         return dept ? xasprintf("%s: %s", c->calendar_name, dept->name) : xstrdup(c->calendar_name);
 }
 
-char *feed_url(const Config *c, const char *name, bool webcal)
+static char *url_with(const Config *c, const char *name, bool webcal, const char *token)
 {
         const char *base = c->public_url;
         const char *rest = strstr(base, "://");
         rest = rest ? rest + 3 : base;
         return xasprintf("%s%s/feeds/%s.ics%s%s", webcal ? "webcal://" : "", webcal ? rest : base, name,
-                         c->feed_token ? "?token=" : "", c->feed_token ? c->feed_token : "");
+                         token ? "?token=" : "", token ? token : "");
+}
+
+char *feed_url(const Config *c, const char *name, bool webcal)
+{
+        return url_with(c, name, webcal, c->feed_token);
+}
+
+char *feed_url_masked(const Config *c, const char *name, bool webcal)
+{
+        return url_with(c, name, webcal, c->feed_token ? FEED_TOKEN_MASK : NULL);
 }
 
 static void add_x(icalcomponent *c, const char *name, const char *value)

@@ -165,6 +165,12 @@ static int cmd_check(const Options *o)
                 printf("  %-16s %s at %02d:%02d %s; %s\n", "", cadence_text(m, cad, sizeof cad), m->hour, m->minute,
                        tz_name(m->zone), when);
         }
+        static const char *const from[] = {
+                [STATE_DIR_CONFIG] = "state_dir",
+                [STATE_DIR_SYSTEMD] = "systemd's StateDirectory=",
+                [STATE_DIR_NEXT_TO_CONFIG] = "the default, next to the config file; tandem.service uses its StateDirectory= instead",
+        };
+        printf("\nLedger: %s/ledger.sqlite (%s)\n", c->state_dir, from[c->state_dir_from]);
         printf("\nFeeds (subscribe with the webcal:// link; tandem run also writes them to %s):\n", c->feed_dir);
         for (size_t i = 0; i <= c->n_departments; i++) {
                 const char *name = i ? c->departments[i - 1].id : "all";

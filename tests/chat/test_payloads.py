@@ -29,7 +29,8 @@ NAME = "Sales @everyone <@&1> *x*"
 # About 40,000 characters of emoji with modifiers, flags and combining
 # marks, in config lines of a few thousand bytes.
 LONG_LINE = ("Agenda \U0001F4C8 \U0001F44D\U0001F3FD \U0001F1EB\U0001F1F7 e\u0301 <@1> *x* " * 80).strip()
-LONG_LINES = [LONG_LINE] * 20
+# 18 lines: over every service's limit, under the 64 KiB a config value may hold.
+LONG_LINES = [LONG_LINE] * 18
 ROLE = "987000000000000001"
 
 

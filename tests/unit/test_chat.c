@@ -722,7 +722,15 @@ static void test_zone_names_survive_loading(void **state)
         for (; names[n]; n++)
                 assert_true(strlen(names[n]) > 0);
         assert_true(n > 300);
-        assert_true(n == zones->num_elements + 1);
+        /* every zone libical lists is among them (tzdata.zi adds the links) */
+        for (size_t i = 0; i < zones->num_elements; i++) {
+                const char *loc = icaltimezone_get_location(icalarray_element_at(zones, i));
+                size_t k = 0;
+                while (names[k] && strcmp(names[k], loc) != 0)
+                        k++;
+                if (!names[k])
+                        fail_msg("%s is not among tz_all_names()", loc);
+        }
 }
 
 int main(void)
