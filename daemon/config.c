@@ -695,19 +695,223 @@ static int parse_reminders(Ctx *ctx, const char *v, void *field)
         return r;
 }
 
+const char *const config_on_holiday_names[] = {"skip", "before", "after", "keep", NULL};
+
+/* Splits a list at the commas outside parentheses, so that a reason may
+ * hold one: "2026-12-24 (Christmas Eve, observed), 2027-01-05". */
+static size_t split_items(const char *v, char ***ret)
+{
+        char **items = NULL;
+        size_t n = 0, alloc = 0;
+        int depth = 0;
+        const char *start = v;
+        for (const char *p = v;; p++) {
+                if (*p == '(')
+                        depth++;
+                else if (*p == ')' && depth > 0)
+                        depth--;
+                if (*p && (*p != ',' || depth > 0))
+                        continue;
+                _cleanup_free_ char *item = xstrndup(start, (size_t)(p - start));
+                if (!str_is_blank(item)) {
+                        GROW(items, n, alloc);
+                        items[n++] = xstrdup(strstrip(item));
+                }
+                if (!*p)
+                        break;
+                start = p + 1;
+        }
+        *ret = items;
+        return n;
+}
+
+/* Cuts a trailing "(reason)" off item into *reason. */
+static int cut_reason(Ctx *ctx, char *item, char **reason)
+{
+        *reason = NULL;
+        char *open = strchr(item, '('), *close = strrchr(item, ')');
+        if (!open && !close)
+                return 0;
+        if (!open || !close || close < open || !str_is_blank(close + 1)) {
+                bad(ctx, "expected the reason in parentheses at the end, like \"2026-12-24 (Christmas Eve)\", got \"%s\"", item);
+                return -EINVAL;
+        }
+        *close = '\0';
+        _cleanup_free_ char *text = xstrdup(open + 1);
+        *open = '\0';
+        strstrip(item);
+        if (str_is_blank(text)) {
+                bad(ctx, "the reason in parentheses is empty: leave out the parentheses, or say why");
+                return -EINVAL;
+        }
+        *reason = xstrdup(strstrip(text));
+        return 0;
+}
+
+static void add_change(Meeting *m, Change c)
+{
+        m->changes = xrealloc(m->changes, (m->n_changes + 1) * sizeof(Change));
+        m->changes[m->n_changes++] = c;
+        if (c.move)
+                return;
+        m->skip = xrealloc(m->skip, (m->n_skip + 1) * sizeof(Date));
+        m->skip[m->n_skip++] = c.date;
+}
+
+/* skip = 2026-12-24 (Christmas Eve), 2027-01-05 */
 static int parse_skip(Ctx *ctx, const char *v, void *field)
 {
         Meeting *m = ctx->obj;
         char **items;
         int r = 0;
         (void)field;
-        size_t n = str_split_commas(v, &items);
-        m->skip = xcalloc(n, sizeof(Date));
-        for (size_t i = 0; i < n; i++)
-                if (parse_date_field(ctx, items[i], &m->skip[m->n_skip]) == 0)
-                        m->n_skip++;
-                else
+        size_t n = split_items(v, &items);
+        for (size_t i = 0; i < n; i++) {
+                Change c = {.line = ctx->setting->line, .to_hour = -1, .to_minute = -1};
+                if (cut_reason(ctx, items[i], &c.reason) < 0 || parse_date_field(ctx, items[i], &c.date) < 0) {
+                        free(c.reason);
                         r = -EINVAL;
+                        continue;
+                }
+                add_change(m, c);
+        }
+        if (n == 0) {
+                bad(ctx, "expected dates like \"2026-12-24\" or \"2026-12-24 (Christmas Eve)\"");
+                r = -EINVAL;
+        }
+        strv_free(items, n);
+        return r;
+}
+
+/* "2027-01-06 14:00", "2027-01-06" or "14:00": where a move goes. */
+static int parse_move_target(const char *s, Change *c)
+{
+        char a[32] = "", b[32] = "";
+        int used = 0, k = sscanf(s, "%31s %31s%n", a, b, &used);
+        if (k == 1 && strchr(a, ':'))
+                return parse_hhmm(a, &c->to_hour, &c->to_minute) < 0 ? -EINVAL : (c->to = c->date, 0);
+        if (k >= 1 && parse_date(a, &c->to) < 0)
+                return -EINVAL;
+        if (k == 1)
+                return 0;
+        if (k == 2 && s[used] == '\0' && parse_hhmm(b, &c->to_hour, &c->to_minute) == 0)
+                return 0;
+        return -EINVAL;
+}
+
+/* move = 2027-01-05 -> 2027-01-06 14:00 (offsite), 2027-02-02 -> 15:30 */
+static int parse_move(Ctx *ctx, const char *v, void *field)
+{
+        Meeting *m = ctx->obj;
+        char **items;
+        int r = 0;
+        (void)field;
+        size_t n = split_items(v, &items);
+        for (size_t i = 0; i < n; i++) {
+                Change c = {.line = ctx->setting->line, .move = true, .to_hour = -1, .to_minute = -1};
+                if (cut_reason(ctx, items[i], &c.reason) < 0) {
+                        r = -EINVAL;
+                        continue;
+                }
+                char *arrow = strstr(items[i], "->");
+                if (!arrow) {
+                        bad(ctx, "expected \"DATE -> NEW\", like \"2027-01-05 -> 2027-01-06 14:00\", \"2027-01-05 -> "
+                                 "2027-01-07\" or \"2027-01-05 -> 15:30\", got \"%s\"", items[i]);
+                        free(c.reason);
+                        r = -EINVAL;
+                        continue;
+                }
+                *arrow = '\0';
+                if (parse_date_field(ctx, strstrip(items[i]), &c.date) < 0) {
+                        free(c.reason);
+                        r = -EINVAL;
+                        continue;
+                }
+                if (parse_move_target(strstrip(arrow + 2), &c) < 0) {
+                        bad(ctx, "expected a new date and/or time after \"->\", like \"2027-01-06 14:00\", \"2027-01-06\" or "
+                                 "\"14:00\", got \"%s\"", strstrip(arrow + 2));
+                        free(c.reason);
+                        r = -EINVAL;
+                        continue;
+                }
+                add_change(m, c);
+        }
+        if (n == 0) {
+                bad(ctx, "expected moves like \"2027-01-05 -> 2027-01-06 14:00 (offsite)\"");
+                r = -EINVAL;
+        }
+        strv_free(items, n);
+        return r;
+}
+
+static int parse_on_holiday(Ctx *ctx, const char *v, void *field)
+{
+        for (int i = 0; config_on_holiday_names[i]; i++)
+                if (streq(v, config_on_holiday_names[i])) {
+                        *(OnHoliday *)field = (OnHoliday)i;
+                        return 0;
+                }
+        _cleanup_free_ char *hint = did_you_mean(v, config_on_holiday_names);
+        bad(ctx, "expected skip, before, after or keep, got \"%s\"%s", v, hint);
+        return -EINVAL;
+}
+
+/* "mon-fri", "sun-thu", "mon, tue, thu", "fri-mon" (across the weekend). */
+static int parse_working_days(Ctx *ctx, const char *v, void *field)
+{
+        char **items;
+        unsigned days = 0;
+        int r = 0;
+        size_t n = str_split_commas(v, &items);
+        for (size_t i = 0; i < n; i++) {
+                char *dash = strchr(items[i], '-');
+                if (dash)
+                        *dash = '\0';
+                int a = parse_weekday(strstrip(items[i])), b = dash ? parse_weekday(strstrip(dash + 1)) : a;
+                if (a < 0 || b < 0) {
+                        bad(ctx, "expected weekdays and ranges like \"mon-fri\", \"sun-thu\" or \"mon, wed, fri\"");
+                        r = -EINVAL;
+                        break;
+                }
+                for (int d = a;; d = d % 7 + 1) {
+                        days |= 1u << d;
+                        if (d == b)
+                                break;
+                }
+        }
+        if (r == 0 && n == 0) {
+                bad(ctx, "expected working days like \"mon-fri\"");
+                r = -EINVAL;
+        }
+        strv_free(items, n);
+        if (r == 0)
+                *(unsigned *)field = days;
+        return r;
+}
+
+/* holidays = /etc/tandem/holidays-de.ics, https://example.com/holidays.ics */
+static int parse_holidays(Ctx *ctx, const char *v, void *field)
+{
+        Sources *s = field;
+        char **items;
+        int r = 0;
+        size_t n = str_split_commas(v, &items);
+        for (size_t i = 0; i < n; i++) {
+                if (strstr(items[i], "://")) {
+                        CURLU *u;
+                        if (url_check(ctx, items[i], &u) < 0) {
+                                r = -EINVAL;
+                                continue;
+                        }
+                        curl_url_cleanup(u);
+                }
+                s->v = xrealloc(s->v, (s->n + 1) * sizeof(char *));
+                s->v[s->n++] = xstrdup(items[i]);
+        }
+        if (n == 0) {
+                bad(ctx, "expected iCalendar files or https:// URLs of holiday calendars");
+                r = -EINVAL;
+        }
         strv_free(items, n);
         return r;
 }
@@ -739,6 +943,7 @@ static const KeyDef keys[] = {
         {SECTION_TANDEM, "listen", parse_listen, offsetof(Config, listen), false},
         {SECTION_TANDEM, "public_url", parse_base_url, offsetof(Config, public_url), false},
         {SECTION_TANDEM, "feed_token", parse_token, offsetof(Config, feed_token), false},
+        {SECTION_TANDEM, "holidays", parse_holidays, offsetof(Config, holidays), false},
 
         {SECTION_DEPARTMENT, "name", parse_text, offsetof(Department, name), false},
         {SECTION_DEPARTMENT, "timezone", parse_zone, offsetof(Department, zone), false},
@@ -747,6 +952,8 @@ static const KeyDef keys[] = {
         {SECTION_DEPARTMENT, "mention", parse_text, offsetof(Department, mention), false},
         {SECTION_DEPARTMENT, "manager", parse_manager, 0, false},
         {SECTION_DEPARTMENT, "email", parse_email, offsetof(Department, email), false},
+        {SECTION_DEPARTMENT, "holidays", parse_holidays, offsetof(Department, holidays), false},
+        {SECTION_DEPARTMENT, "working_days", parse_working_days, offsetof(Department, working_days), false},
 
         {SECTION_MEETING, "title", parse_text, offsetof(Meeting, title), true},
         {SECTION_MEETING, "departments", parse_id_list, 0, true},
@@ -763,6 +970,8 @@ static const KeyDef keys[] = {
         {SECTION_MEETING, "attendees", parse_attendees, offsetof(Meeting, attendees), false},
         {SECTION_MEETING, "remind", parse_reminders, 0, false},
         {SECTION_MEETING, "skip", parse_skip, 0, false},
+        {SECTION_MEETING, "move", parse_move, 0, false},
+        {SECTION_MEETING, "on_holiday", parse_on_holiday, offsetof(Meeting, on_holiday), false},
 };
 
 static const char *const section_kinds[] = {"tandem", "department", "meeting", NULL};
@@ -859,12 +1068,43 @@ bool meeting_has_department(const Meeting *m, const Department *d)
         return false;
 }
 
+static char *config_dir(const char *path);
+static void resolve_path(char **p, const char *dir);
+
+/* Holiday files are read from the config file's directory, as state_dir is. */
+static void resolve_sources(Sources *s, const char *config_path)
+{
+        _cleanup_free_ char *dir = config_dir(config_path);
+        for (size_t i = 0; i < s->n; i++)
+                if (!strstr(s->v[i], "://"))
+                        resolve_path(&s->v[i], dir);
+}
+
+bool meeting_has_holidays(const Config *c, const Meeting *m)
+{
+        bool any = c->holidays.n > 0;
+        for (size_t i = 0; i < m->n_departments; i++)
+                any |= m->departments[i]->holidays.n > 0;
+        return any;
+}
+
+const Change *meeting_change(const Meeting *m, Date d)
+{
+        for (size_t i = 0; i < m->n_changes; i++)
+                if (date_to_days(m->changes[i].date) == date_to_days(d))
+                        return &m->changes[i];
+        return NULL;
+}
+
 static void department_finish(Ctx *ctx, Department *d)
 {
         if (!d->name)
                 d->name = xstrdup(d->id);
         if (!d->zone)
                 d->zone = ctx->config->zone;
+        if (!section_get(ctx->section, "working_days"))
+                d->working_days = 0x3e; /* Monday (2) to Friday (6) */
+        resolve_sources(&d->holidays, ctx->config->path);
         ctx->setting = section_get(ctx->section, "webhook");
         if (d->chat != CHAT_CONSOLE && !d->webhook && !section_get(ctx->section, "webhook")) {
                 ctx->setting = section_get(ctx->section, "chat");
@@ -947,6 +1187,27 @@ static void meeting_check_emails(Ctx *ctx, const Meeting *m)
                              m->departments[i]->id, section_get(ctx->section, "attendees") ? "" : ", the default,");
 }
 
+/* Skips and moves: within start..end, one change per occurrence. Whether
+ * the meeting meets on those dates is for the schedule to say. */
+static void meeting_check_changes(Ctx *ctx, const Meeting *m)
+{
+        for (size_t i = 0; i < m->n_changes; i++) {
+                const Change *c = &m->changes[i];
+                ctx->setting = section_get(ctx->section, c->move ? "move" : "skip");
+                int64_t d = date_to_days(c->date);
+                if (d < date_to_days(m->start) || (m->has_end && d > date_to_days(m->end)))
+                        bad(ctx, "%04d-%02d-%02d is outside start..end", c->date.year, c->date.month, c->date.day);
+                for (size_t k = 0; k < i; k++)
+                        if (date_to_days(m->changes[k].date) == d)
+                                bad(ctx, "%04d-%02d-%02d is %s already (line %u); give each occurrence one change",
+                                    c->date.year, c->date.month, c->date.day, m->changes[k].move ? "moved" : "skipped",
+                                    m->changes[k].line);
+                if (c->move && date_to_days(c->to) == d && (c->to_hour < 0 || (c->to_hour == m->hour && c->to_minute == m->minute)))
+                        bad(ctx, "%04d-%02d-%02d -> the same date and time: nothing moves", c->date.year, c->date.month,
+                            c->date.day);
+        }
+}
+
 static void meeting_finish(Ctx *ctx, Meeting *m)
 {
         Config *c = ctx->config;
@@ -1000,12 +1261,11 @@ static void meeting_finish(Ctx *ctx, Meeting *m)
         if (m->attendees == ATTENDEES_EVERYONE)
                 meeting_check_emails(ctx, m);
 
-        ctx->setting = section_get(ctx->section, "skip");
-        for (size_t i = 0; i < m->n_skip; i++) {
-                int64_t d = date_to_days(m->skip[i]);
-                if (d < date_to_days(m->start) || (m->has_end && d > date_to_days(m->end)))
-                        bad(ctx, "%04d-%02d-%02d is outside start..end", m->skip[i].year, m->skip[i].month, m->skip[i].day);
-        }
+        meeting_check_changes(ctx, m);
+        ctx->setting = section_get(ctx->section, "on_holiday");
+        if (ctx->setting && !meeting_has_holidays(c, m))
+                warn(ctx, "no holiday calendar applies to this meeting (holidays = in [tandem] or its departments), "
+                          "so on_holiday has no effect, ignoring");
         ctx->setting = NULL;
 }
 
@@ -1084,6 +1344,7 @@ static void config_defaults(Config *c)
                 c->state_dir = xasprintf("%s/state", dir);
                 c->state_dir_from = STATE_DIR_NEXT_TO_CONFIG;
         }
+        resolve_sources(&c->holidays, c->path);
         resolve_path(&c->feed_dir, dir);
         if (!c->feed_dir)
                 c->feed_dir = xasprintf("%s/feeds", c->state_dir);
@@ -1236,11 +1497,15 @@ Config *config_free(Config *c)
                 Department *d = &c->departments[i];
                 free(d->id), free(d->name), free(d->webhook), free(d->mention);
                 free(d->manager_name), free(d->manager_email), free(d->email);
+                strv_free(d->holidays.v, d->holidays.n);
         }
         for (size_t i = 0; i < c->n_meetings; i++) {
                 Meeting *m = &c->meetings[i];
                 free(m->id), free(m->title), free(m->departments), free(m->rrule);
                 free(m->location), free(m->description), free(m->skip);
+                for (size_t k = 0; k < m->n_changes; k++)
+                        free(m->changes[k].reason);
+                free(m->changes);
                 for (size_t k = 0; k < m->n_reminders; k++)
                         free(m->reminders[k].text);
                 free(m->reminders);
@@ -1254,6 +1519,7 @@ Config *config_free(Config *c)
         free(c->departments), free(c->meetings), free(c->sections), free(c->path);
         free(c->calendar_name), free(c->domain), free(c->state_dir), free(c->feed_dir);
         free(c->listen), free(c->public_url), free(c->feed_token);
+        strv_free(c->holidays.v, c->holidays.n);
         free(c);
         return NULL;
 }

@@ -44,6 +44,12 @@ typedef struct Section {
         size_t n_settings, alloc;
 } Section;
 
+/* Holiday calendars: absolute paths or http(s) URLs. */
+typedef struct Sources {
+        char **v;
+        size_t n;
+} Sources;
+
 typedef struct Department {
         char *id, *name;
         icaltimezone *zone;
@@ -51,11 +57,28 @@ typedef struct Department {
         char *webhook, *mention;
         char *manager_name, *manager_email; /* from "Name <email>" */
         char *email;
+        Sources holidays;      /* its own holiday calendars */
+        unsigned working_days; /* bit (1 << libical weekday); mon-fri by default */
         const Section *src;
 } Department;
 
 typedef enum CadenceKind { CADENCE_WEEKLY, CADENCE_MONTHLY, CADENCE_RRULE } CadenceKind;
 typedef enum Attendees { ATTENDEES_EVERYONE, ATTENDEES_MANAGERS, ATTENDEES_NONE } Attendees;
+
+/* What happens to a meeting on a holiday of one of its departments
+ * (README "Holidays and changes"). */
+typedef enum OnHoliday { ON_HOLIDAY_SKIP, ON_HOLIDAY_BEFORE, ON_HOLIDAY_AFTER, ON_HOLIDAY_KEEP } OnHoliday;
+extern const char *const config_on_holiday_names[];
+
+/* A change by hand: one occurrence skipped or moved. */
+typedef struct Change {
+        Date date;              /* the occurrence, by its date in the meeting's zone */
+        bool move;              /* else a skip */
+        Date to;                /* a move: the new date (the same for a new time only) */
+        int to_hour, to_minute; /* a move: the new time; -1 for the meeting's own */
+        char *reason;           /* NULL when none is given */
+        unsigned line;
+} Change;
 
 typedef struct Reminder {
         int64_t before;  /* seconds */
@@ -83,8 +106,11 @@ typedef struct Meeting {
         Attendees attendees;
         Reminder *reminders;
         size_t n_reminders;
-        Date *skip;
+        Date *skip;            /* the dates of the skips among changes */
         size_t n_skip;
+        Change *changes;       /* skip and move, in the order written */
+        size_t n_changes;
+        OnHoliday on_holiday;
         const Section *src;
         bool valid; /* no error in its section */
 } Meeting;
@@ -97,6 +123,7 @@ typedef struct Config {
          * read from the config file's directory. Where state_dir came
          * from: */
         enum { STATE_DIR_CONFIG, STATE_DIR_SYSTEMD, STATE_DIR_NEXT_TO_CONFIG } state_dir_from;
+        Sources holidays;      /* everyone's holiday calendars */
         Department *departments;
         size_t n_departments;
         Meeting *meetings;
@@ -118,5 +145,10 @@ static inline void config_freep(Config **c) { config_free(*c); }
 
 Department *config_department(const Config *c, const char *id);
 bool meeting_has_department(const Meeting *m, const Department *d);
+/* Does any holiday calendar apply to the meeting (its departments' or
+ * everyone's)? */
+bool meeting_has_holidays(const Config *c, const Meeting *m);
+/* The meeting's change of the occurrence on date d, or NULL. */
+const Change *meeting_change(const Meeting *m, Date d);
 /* The line of key in the section, or the section's own line. */
 unsigned config_line(const Section *s, const char *key);
