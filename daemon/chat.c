@@ -239,6 +239,52 @@ static void reminder_pieces(Pieces *P, const Meeting *m, const Department *d, co
         }
 }
 
+/* "Thu 25 Dec" and, with time, "Thu 25 Dec 16:00 CET" in zone z. */
+static char *day_text(int64_t t, icaltimezone *z, bool with_time)
+{
+        Wall w = tz_instant_to_wall(z, t);
+        if (!with_time)
+                return xasprintf("%s %d %s", day_names[date_weekday(w.date)], w.date.day, month_names[w.date.month]);
+        return xasprintf("%s %d %s %02d:%02d %s", day_names[date_weekday(w.date)], w.date.day,
+                         month_names[w.date.month], w.hour, w.minute, tz_abbrev(z, t));
+}
+
+static void notice_pieces(Pieces *P, const Meeting *m, const Department *d, const ChatNotice *n)
+{
+        if (d->mention)
+                piece_add(P, d->mention, PIECE_MENTION);
+        if (n->cancelled) {
+                _cleanup_free_ char *day = day_text(n->original_start, d->zone, false);
+                _cleanup_free_ char *on = xasprintf(" on %s", day);
+                piece_add(P, "No ", 0);
+                piece_add(P, m->title, PIECE_CONFIG | PIECE_BOLD | PIECE_TITLE);
+                piece_add(P, on, 0);
+        } else {
+                /* The old time without its zone when the new one has the same. */
+                _cleanup_free_ char *from = day_text(n->original_start, d->zone, true);
+                _cleanup_free_ char *to = day_text(n->start, d->zone, true);
+                const char *zone = strrchr(to, ' ');
+                if (zone && strlen(from) > strlen(zone) && streq(from + strlen(from) - strlen(zone), zone))
+                        from[strlen(from) - strlen(zone)] = '\0';
+                _cleanup_free_ char *span = xasprintf(" from %s to %s", from, to);
+                piece_add(P, "Moved: ", 0);
+                piece_add(P, m->title, PIECE_CONFIG | PIECE_BOLD | PIECE_TITLE);
+                piece_add(P, span, 0);
+        }
+        if (n->reason) {
+                piece_add(P, " (", 0);
+                piece_add(P, n->reason, PIECE_CONFIG);
+                piece_add(P, ")", 0);
+        }
+        piece_add(P, ".", 0);
+        if (n->cancelled && n->next) {
+                _cleanup_free_ char *next = day_text(n->next, d->zone, true);
+                _cleanup_free_ char *text = xasprintf("Next: %s", next);
+                piece_add(P, "", PIECE_BREAK);
+                piece_add(P, text, 0);
+        }
+}
+
 /* The text without any service's syntax: mention, a space, the rest, with
  * line breaks as "\n". */
 static char *pieces_plain(const Piece *p, size_t n)
@@ -757,6 +803,44 @@ void chat_reminder(const Meeting *m, const Department *d, const Occurrence *o, c
         json_decref(generic);
         if (d->chat == CHAT_NTFY)
                 ret->title = ntfy_title(m->title);
+}
+
+char *chat_notice_text(const Meeting *m, const Department *d, const ChatNotice *n)
+{
+        _cleanup_(pieces_free) Pieces P = {0};
+        notice_pieces(&P, m, d, n);
+        return pieces_plain(P.p, P.n);
+}
+
+void chat_notice(const Meeting *m, const Department *d, const ChatNotice *n, ChatMessage *ret)
+{
+        _cleanup_(pieces_free) Pieces P = {0};
+        notice_pieces(&P, m, d, n);
+        char os[32], oe[32], ns[32], ne[32];
+        icaltimezone *utc = icaltimezone_get_utc_timezone();
+        tz_format_rfc3339(utc, n->original_start, os);
+        tz_format_rfc3339(utc, n->original_end, oe);
+        tz_format_rfc3339(utc, n->start, ns);
+        tz_format_rfc3339(utc, n->end, ne);
+        _cleanup_free_ char *title = utf8_sanitize(m->title);
+        _cleanup_free_ char *reason = n->reason ? utf8_sanitize(n->reason) : NULL;
+        json_t *generic = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "type", n->cancelled ? "cancelled" : "moved",
+                                    "meeting", m->id, "title", title, "department", d->id, "original_start", os,
+                                    "original_end", oe, "reason", reason);
+        if (!n->cancelled) {
+                json_object_set_new(generic, "start", json_string(ns));
+                json_object_set_new(generic, "end", json_string(ne));
+        } else if (n->next) {
+                char next[32];
+                tz_format_rfc3339(utc, n->next, next);
+                json_object_set_new(generic, "next", json_string(next));
+        }
+        build_fitting(d, &P, &(Extra){ELLIPSIS, generic}, ret);
+        json_decref(generic);
+        if (d->chat == CHAT_NTFY) {
+                _cleanup_free_ char *t = xasprintf("%s: %s", n->cancelled ? "Cancelled" : "Moved", m->title);
+                ret->title = ntfy_title(t);
+        }
 }
 
 void chat_test(const Config *c, const Department *d, int64_t now, ChatMessage *ret)

@@ -37,6 +37,23 @@ char *chat_until(int64_t start, int64_t now, icaltimezone *zone);
 void chat_reminder(const Meeting *m, const Department *d, const Occurrence *o, const Reminder *r, int64_t now,
                    ChatMessage *ret);
 void chat_test(const Config *c, const Department *d, int64_t now, ChatMessage *ret);
+
+/* A change to one occurrence, announced in chat (README "Holidays and
+ * changes"): cancelled, or moved to a new time. */
+typedef struct ChatNotice {
+        bool cancelled;                       /* else moved */
+        int64_t original_start, original_end; /* as announced before */
+        int64_t start, end;                   /* moved: the new times */
+        const char *reason;                   /* or NULL */
+        int64_t next;                         /* cancelled: the next meeting's start, 0 if none */
+} ChatNotice;
+/* "No Sales + Marketing sync on Thu 25 Dec (Christmas Day). Next: Thu 1
+ * Jan 16:00 CET", or "Moved: ... from Tue 5 Jan 16:00 to Wed 6 Jan 14:00
+ * CET (offsite)", in the department's zone; the generic payload has "type":
+ * "cancelled" or "moved" and the original and new times. */
+void chat_notice(const Meeting *m, const Department *d, const ChatNotice *n, ChatMessage *ret);
+/* The notice as plain text (ntfy, generic, console). */
+char *chat_notice_text(const Meeting *m, const Department *d, const ChatNotice *n);
 void chat_message_free(ChatMessage *m);
 
 typedef enum ChatUnit { CHAT_UNIT_BYTES, CHAT_UNIT_CODE_POINTS, CHAT_UNIT_UTF16 } ChatUnit;
