@@ -1103,7 +1103,7 @@ static void department_finish(Ctx *ctx, Department *d)
         if (!d->zone)
                 d->zone = ctx->config->zone;
         if (!section_get(ctx->section, "working_days"))
-                d->working_days = 0x3e; /* Monday (2) to Friday (6) */
+                d->working_days = 0x7c; /* Monday (bit 2) to Friday (bit 6) */
         resolve_sources(&d->holidays, ctx->config->path);
         ctx->setting = section_get(ctx->section, "webhook");
         if (d->chat != CHAT_CONSOLE && !d->webhook && !section_get(ctx->section, "webhook")) {
