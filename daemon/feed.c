@@ -10,13 +10,17 @@ char *feed_title(const Config *c, const Department *dept)
         return dept ? xasprintf("%s: %s", c->calendar_name, dept->name) : xstrdup(c->calendar_name);
 }
 
-char *feed_url(const Config *c, const char *name, bool webcal)
+char *feed_url_at(const char *base, const char *name, const char *token, bool webcal)
 {
-        const char *base = c->public_url;
         const char *rest = strstr(base, "://");
         rest = rest ? rest + 3 : base;
         return xasprintf("%s%s/feeds/%s.ics%s%s", webcal ? "webcal://" : "", webcal ? rest : base, name,
-                         c->feed_token ? "?token=" : "", c->feed_token ? c->feed_token : "");
+                         token ? "?token=" : "", token ? token : "");
+}
+
+char *feed_url(const Config *c, const char *name, bool webcal)
+{
+        return feed_url_at(c->public_url, name, c->feed_token, webcal);
 }
 
 static void add_x(icalcomponent *c, const char *name, const char *value)
