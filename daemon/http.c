@@ -65,6 +65,7 @@ struct Http {
         bool healthy;
         HttpCounters counters;
         Conn *wait_first, *wait_last;
+        uint64_t deadline_armed; /* the deadline timer's time; UINT64_MAX: off */
         unsigned n_conns;
         bool was_full; /* n_conns reached the limit since the last run */
         Throttle refused_log, timeout_log, mhd_log;
@@ -402,11 +403,15 @@ static void wait_start(Http *h, Conn *k)
 
 static void deadline_rearm(Http *h)
 {
-        if (!h->wait_first) {
+        uint64_t next = h->wait_first ? h->wait_first->deadline : UINT64_MAX;
+        if (next == h->deadline_armed)
+                return; /* the common case on a busy server: nothing to tell sd-event */
+        h->deadline_armed = next;
+        if (next == UINT64_MAX) {
                 sd_event_source_set_enabled(h->deadline, SD_EVENT_OFF);
                 return;
         }
-        sd_event_source_set_time(h->deadline, h->wait_first->deadline);
+        sd_event_source_set_time(h->deadline, next);
         sd_event_source_set_enabled(h->deadline, SD_EVENT_ONESHOT);
 }
 
@@ -701,6 +706,7 @@ static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Http *h = userdata;
         (void)usec;
+        h->deadline_armed = 0; /* a oneshot source is off once it fired */
         /* A request that came in while the loop was busy elsewhere is
          * answered, not cut. */
         MHD_run(h->mhd);
@@ -804,6 +810,7 @@ int http_new(sd_event *e, const char *listen, Http **ret)
         Http *h = xcalloc(1, sizeof(Http));
         h->event = sd_event_ref(e);
         h->healthy = true;
+        h->deadline_armed = UINT64_MAX;
         h->refused_log = (Throttle){.priority = LOG_WARNING, .what = "connections refused over the limits"};
         h->timeout_log = (Throttle){.priority = LOG_INFO, .what = "connections closed for not sending a whole request in time"};
         h->mhd_log = (Throttle){.priority = LOG_WARNING, .what = "libmicrohttpd messages held back"};
