@@ -23,6 +23,11 @@ char *feed_url(const Config *c, const char *name, bool webcal)
         return feed_url_at(c->public_url, name, c->feed_token, webcal);
 }
 
+char *feed_url_masked(const Config *c, const char *name, bool webcal)
+{
+        return feed_url_at(c->public_url, name, c->feed_token ? FEED_TOKEN_MASK : NULL, webcal);
+}
+
 static void add_x(icalcomponent *c, const char *name, const char *value)
 {
         icalproperty *p = icalproperty_new_x(value);

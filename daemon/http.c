@@ -62,7 +62,8 @@ struct Http {
         char *token;
         char *(*metrics)(void *);
         void *metrics_userdata;
-        bool healthy;
+        char *(*health)(void *);
+        void *health_userdata;
         HttpCounters counters;
         Conn *wait_first, *wait_last;
         uint64_t deadline_armed; /* the deadline timer's time; UINT64_MAX: off */
@@ -645,7 +646,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return reply_text(h, c, 405, "405 method not allowed\n", "GET, HEAD");
         switch (route) {
         case HTTP_ROUTE_HEALTHZ:
-                return h->healthy ? reply_text(h, c, 200, "ok\n", NULL) : reply_text(h, c, 503, "unhealthy\n", NULL);
+        {
+                _cleanup_free_ char *why = h->health ? h->health(h->health_userdata) : NULL;
+                if (!why)
+                        return reply_text(h, c, 200, "ok\n", NULL);
+                _cleanup_free_ char *text = xasprintf("unhealthy: %s\n", why);
+                return reply_text(h, c, 503, text, NULL);
+        }
         case HTTP_ROUTE_METRICS: {
                 _cleanup_free_ char *text = h->metrics ? h->metrics(h->metrics_userdata) : xstrdup("");
                 return reply_text(h, c, 200, text, NULL);
@@ -809,7 +816,6 @@ int http_new(sd_event *e, const char *listen, Http **ret)
         getsockname(fd, (struct sockaddr *)&ss, &len);
         Http *h = xcalloc(1, sizeof(Http));
         h->event = sd_event_ref(e);
-        h->healthy = true;
         h->deadline_armed = UINT64_MAX;
         h->refused_log = (Throttle){.priority = LOG_WARNING, .what = "connections refused over the limits"};
         h->timeout_log = (Throttle){.priority = LOG_INFO, .what = "connections closed for not sending a whole request in time"};
@@ -882,9 +888,10 @@ void http_set_metrics(Http *h, char *(*metrics)(void *userdata), void *userdata)
         h->metrics_userdata = userdata;
 }
 
-void http_set_health(Http *h, bool healthy)
+void http_set_health(Http *h, char *(*health)(void *userdata), void *userdata)
 {
-        h->healthy = healthy;
+        h->health = health;
+        h->health_userdata = userdata;
 }
 
 const HttpCounters *http_counters(const Http *h)

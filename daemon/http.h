@@ -54,7 +54,9 @@ Http *http_free(Http *h);
 void http_set_feeds(Http *h, const HttpFeed *feeds, size_t n, const HttpSite *site);
 /* The /metrics body, built on request. */
 void http_set_metrics(Http *h, char *(*metrics)(void *userdata), void *userdata);
-void http_set_health(Http *h, bool healthy);
+/* /healthz: 200 "ok" while health() returns NULL, else 503 with the text
+ * it returns (freed here). */
+void http_set_health(Http *h, char *(*health)(void *userdata), void *userdata);
 const HttpCounters *http_counters(const Http *h);
 
 /* ---- pure helpers, exposed for tests and fuzzing ---- */

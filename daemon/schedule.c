@@ -194,8 +194,36 @@ static char *rule_text(const Meeting *m)
         return buf_steal(&b);
 }
 
+/* RFC 5545 section 3.3.10: with a DTSTART in a zone, UNTIL is a UTC
+ * instant, and the last occurrence is the last one at or before it. Rules
+ * copied from other calendars also carry a DATE (read as `end` is: through
+ * that day in the meeting's zone) or a local time (read in the meeting's
+ * zone). The published rule always says UTC, so every client reads the
+ * same bound. (libical refuses COUNT with UNTIL, as RFC 5545 does.) */
+static int rule_until(Build *b, struct icalrecurrencetype *r)
+{
+        const Meeting *m = b->meeting;
+        if (icaltime_is_null_time(r->until))
+                return 0;
+        if (m->has_end) {
+                build_error(b, "end", "the rule has an UNTIL already: use either UNTIL or end");
+                return -EINVAL;
+        }
+        Wall w = wall_from_ical(r->until);
+        int64_t until;
+        if (r->until.is_date)
+                until = tz_wall_to_instant(m->zone, (Wall){w.date, 23, 59, 59});
+        else if (icaltime_is_utc(r->until))
+                until = wall_to_seconds(w);
+        else
+                until = tz_wall_to_instant(m->zone, w);
+        r->until = wall_to_ical(wall_from_seconds(until));
+        r->until.zone = icaltimezone_get_utc_timezone();
+        return 0;
+}
+
 /* An rrule: cadence must be a rule libical understands, for meetings that
- * happen at `time`, and bounded by `end` rather than its own UNTIL. */
+ * happen at `time`. */
 static int rule_check(Build *b, struct icalrecurrencetype *r)
 {
         if (r->freq == ICAL_NO_RECURRENCE) {
@@ -212,10 +240,6 @@ static int rule_check(Build *b, struct icalrecurrencetype *r)
                 build_error(b, "cadence", "BYHOUR, BYMINUTE and BYSECOND are not used: the meeting starts at \"time\"");
                 return -EINVAL;
         }
-        if (!icaltime_is_null_time(r->until)) {
-                build_error(b, "cadence", "UNTIL is not used: set \"end = YYYY-MM-DD\" instead");
-                return -EINVAL;
-        }
         /* libical 3.0.16 (and ical.js) ignore BYSETPOS in weekly rules:
          * the feed would mean something else than what tandem reminds of. */
         if (r->freq == ICAL_WEEKLY_RECURRENCE && r->by_set_pos[0] != ICAL_RECURRENCE_ARRAY_MAX) {
@@ -226,7 +250,7 @@ static int rule_check(Build *b, struct icalrecurrencetype *r)
                 build_error(b, "cadence", "RSCALE is not supported");
                 return -EINVAL;
         }
-        return 0;
+        return rule_until(b, r);
 }
 
 /* The first wall time the rule yields from `start` + `time`, within end. */
@@ -241,6 +265,29 @@ static bool rule_first(struct icalrecurrencetype r, Wall from, const Meeting *m,
                 return false;
         *first = wall_from_ical(t);
         return !m->has_end || date_to_days(first->date) <= date_to_days(m->end);
+}
+
+static bool is_skipped(const Meeting *m, Date d)
+{
+        for (size_t i = 0; i < m->n_skip; i++)
+                if (date_to_days(m->skip[i]) == date_to_days(d))
+                        return true;
+        return false;
+}
+
+/* Does skip name every occurrence of the rule from DTSTART w0? Only a
+ * bounded rule can run out: any rule meets on a date that skip does not
+ * name by its (n_skip + 1)th occurrence at the latest. */
+static bool rule_all_skipped(struct icalrecurrencetype r, Wall w0, const Meeting *m)
+{
+        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(w0));
+        bool all = it != NULL;
+        size_t n = 0;
+        for (struct icaltimetype t = it ? icalrecur_iterator_next(it) : icaltime_null_time();
+             all && !icaltime_is_null_time(t); t = icalrecur_iterator_next(it))
+                all = ++n <= m->n_skip && is_skipped(m, (Date){t.year, t.month, t.day});
+        icalrecur_iterator_free(it);
+        return all;
 }
 
 /* Does the rule, from DTSTART w0, meet on date d? */
@@ -322,9 +369,10 @@ static icalcomponent *build_event(Build *b)
         if (m->cadence == CADENCE_WEEKLY)
                 start.date = weekly_first(m);
         Wall first;
-        if (!rule_first(r, start, m, &first)) {
+        if (!rule_first(rule_in_wall_time(r, m->zone), start, m, &first)) {
                 build_error(b, m->cadence == CADENCE_RRULE ? "cadence" : "day",
-                            "the meeting never takes place between start and %s", m->has_end ? "end" : "2200");
+                            "the meeting never takes place between start and %s",
+                            m->has_end ? "end" : !icaltime_is_null_time(r.until) ? "UNTIL" : "2200");
                 return NULL;
         }
         /* RFC 5545 counts DTSTART as one of COUNT even where it does not
@@ -351,6 +399,11 @@ static icalcomponent *build_event(Build *b)
                                     m->skip[i].month, m->skip[i].day);
                         return NULL;
                 }
+        /* as a rule with no occurrence is an error, so is skipping them all */
+        if (m->n_skip && rule_all_skipped(rule_in_wall_time(r, m->zone), first, m)) {
+                build_error(b, "skip", "names every occurrence: the meeting would never take place");
+                return NULL;
+        }
 
         icalcomponent *ev = icalcomponent_new_vevent();
         _cleanup_free_ char *uid = xasprintf("%s@%s", m->id, b->config->domain);

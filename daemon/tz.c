@@ -6,15 +6,21 @@
 #include <errno.h>
 #include <string.h>
 
+#include "tzdb.h"
 #include "util.h"
 
 /* libical 3.0.16 names its builtin zones "/freeassociation.sourceforge.net/
  * Europe/Berlin"; icaltimezone_set_tzid_prefix("") does not change that, so
- * tandem always goes through the zone's location (the IANA name). */
+ * tandem always goes through the zone's location (the IANA name). libical
+ * also loads any path under its zone directory ("Europe/../Europe/Berlin",
+ * "right/UTC"), which is then published as written: only names tzdata
+ * lists are looked up. */
 icaltimezone *tz_lookup(const char *name)
 {
         if (streq(name, "UTC"))
                 return icaltimezone_get_utc_timezone();
+        if (!tzdb_is_name(name))
+                return NULL;
         return icaltimezone_get_builtin_timezone(name);
 }
 
@@ -27,17 +33,7 @@ const char *tz_name(icaltimezone *z)
 
 const char *const *tz_all_names(void)
 {
-        static const char **names;
-        if (!names) {
-                icalarray *zones = icaltimezone_get_builtin_timezones();
-                names = xcalloc(zones->num_elements + 2, sizeof(char *));
-                names[0] = "UTC";
-                /* Copies: libical replaces a zone's location string when it
-                 * loads the zone's data (found by fuzzing). */
-                for (size_t i = 0; i < zones->num_elements; i++)
-                        names[i + 1] = xstrdup(icaltimezone_get_location(icalarray_element_at(zones, i)));
-        }
-        return names;
+        return tzdb_names();
 }
 
 int64_t wall_to_seconds(Wall w)

@@ -7,6 +7,7 @@ import gzip
 import html.parser
 import http.client
 import os
+import re
 import signal
 import socket
 import time
@@ -94,7 +95,7 @@ class FeedServer(harness.TestCase):
         self.port = free_port()
         self.token = token
         harness.write(self.config, config(self.state, self.port, token, title, **extra))
-        self.d = self.daemon(CLOCK, 1)
+        self.d = self.daemon(CLOCK)
         return self.d
 
     def request(self, method, path, headers=None, body=None):
@@ -110,7 +111,7 @@ class FeedServer(harness.TestCase):
         return "/feeds/%s.ics%s" % (name, "?token=" + self.token if self.token else "")
 
     def on_disk(self, name):
-        with open(os.path.join(self.state, "feeds", name + ".ics"), "rb") as f:
+        with open(os.path.join(self.feed_dir(), name + ".ics"), "rb") as f:
             return f.read()
 
     def test_feeds_equal_files_on_disk(self):
@@ -184,8 +185,10 @@ class FeedServer(harness.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(body, self.on_disk("sales"))
         self.assertEqual(self.request("GET", "/healthz")[0], 200)
-        # The startup log gives subscribe links with the token.
-        self.assertIn("webcal://127.0.0.1:%d/feeds/sales.ics?token=s3cret-token-1" % self.port, self.d.stderr())
+        # The startup log gives subscribe links with the token masked
+        # (the journal is read by more people than the config).
+        self.assertIn("webcal://127.0.0.1:%d/feeds/sales.ics?token=\u2026" % self.port, self.d.stderr())
+        self.assertNotIn("s3cret-token-1", self.d.stderr())
 
     def test_index_page(self):
         # Config values that mean something in HTML come out as text.
@@ -313,6 +316,15 @@ class FeedServer(harness.TestCase):
         self.d.wait_log(r"reload refused")
         self.assertEqual(self.request("GET", "/feeds/all.ics")[1]["etag"], after["all"][1]["etag"])
         self.assertIn("tandem_config_last_reload_success 0", self.request("GET", "/metrics")[2].decode())
+        # ... and /healthz says so, and why, until a reload succeeds.
+        status, _, body = self.request("GET", "/healthz")
+        self.assertEqual(status, 503)
+        self.assertRegex(body.decode(), r"^unhealthy: reload refused at 2\S+: %s has errors" % re.escape(self.config))
+        self.assertIn("tandem_healthy 0", self.request("GET", "/metrics")[2].decode())
+        harness.write(self.config, config(self.state, self.port, title="Sales + Marketing weekly sync"))
+        self.d.signal(signal.SIGHUP)
+        self.d.wait_log(r"^<6>reloaded", count=3)
+        self.assertEqual(self.request("GET", "/healthz")[:3:2], (200, b"ok\n"))
 
     def test_slow_client_does_not_block_others(self):
         self.start()

@@ -113,7 +113,7 @@ class Limits(harness.TestCase):
         self.port = port or free_port()
         path = path or self.config
         harness.write(path, config(state or self.state, self.port))
-        return harness.Daemon(self, path, CLOCK, 1, name=name).start()
+        return harness.Daemon(self, path, CLOCK, name=name).start()
 
     def request(self, method, path, timeout=10, source="127.0.0.1", headers=None):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout, source_address=(source, 0))
@@ -235,7 +235,7 @@ class Limits(harness.TestCase):
         busy.listen()
         port = busy.getsockname()[1]
         harness.write(self.config, config(self.state, port))
-        d = harness.Daemon(self, self.config, CLOCK, 1).start(wait_ready=False)
+        d = harness.Daemon(self, self.config, CLOCK).start(wait_ready=False)
         self.assertEqual(d.wait_exit(10), 1)
         errors = d.log_errors()
         self.assertEqual(len(errors), 1, d.stderr())
@@ -247,7 +247,7 @@ class Limits(harness.TestCase):
         first = self.start()
         other = os.path.join(self.dir, "other")
         os.mkdir(other)
-        second = harness.Daemon(self, os.path.join(other, "tandem.ini"), CLOCK, 1, name="second")
+        second = harness.Daemon(self, os.path.join(other, "tandem.ini"), CLOCK, name="second")
         harness.write(second.config, config(os.path.join(other, "state"), self.port))
         second.start(wait_ready=False)
         self.assertEqual(second.wait_exit(10), 1, "a second daemon bound the same port:\n" + second.stderr())

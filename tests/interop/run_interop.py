@@ -133,6 +133,11 @@ KNOWN_DEVIATIONS = {
          "a doubled local time (fall-back day) is read as the second instant, not the first "
          "(pytz localize(is_dst=False) in icalendar 4.0 / recurring-ical-events 2.0); also in "
          "DTSTART and DTEND, and so in the duration DTEND - DTSTART of every occurrence"),
+        ("pytz-until-dtstart-offset",
+         "UNTIL is compared with each occurrence read at DTSTART's UTC offset (dateutil's rrule "
+         "runs on pytz's fixed-offset tzinfo of DTSTART), so an occurrence on the other side of "
+         "a DST change from DTSTART that is at most an hour before UNTIL is dropped; RFC 5545 "
+         "compares the occurrence's own instant"),
     ],
     "icaljs": [
         ("icaljs-overlap-second",
@@ -308,6 +313,17 @@ def rule_walls(rule, dtstart, last):
     return walls
 
 
+def within_until(w, tz, date, time, utc):
+    """README "Which dates": UNTIL with a time and Z is a UTC instant (RFC
+    5545 section 3.3.10, with a DTSTART in a zone); a DATE means through that
+    day in the meeting's zone, like end; a local time is read in that zone."""
+    day = dt.datetime.strptime(date, "%Y%m%d").date()
+    if time is None:
+        return w.date() <= day
+    t = dt.datetime.combine(day, dt.datetime.strptime(time, "%H%M%S").time())
+    return reading_rfc(w, tz) <= (t.replace(tzinfo=UTC) if utc else reading_rfc(t, tz))
+
+
 def spec_walls(m, last):
     """The local wall times of meeting m's occurrences up to date `last`, by
     SPEC.md section 1 "Which dates"."""
@@ -337,6 +353,9 @@ def spec_walls(m, last):
         if count:
             n = int(count.group(1))
             walls = walls[:n] if walls and walls[0] == dtstart else walls[:n - 1]
+        until = re.search(r"(?:^|;)UNTIL=([0-9]{8})(?:T([0-9]{6})(Z?))?", m.rrule.upper())
+        if until:
+            walls = [w for w in walls if within_until(w, zone(m.zone), *until.groups())]
     return [w for w in walls if (m.end is None or w.date() <= m.end) and w.date() not in m.skip]
 
 
@@ -526,7 +545,7 @@ def feed_walls(ev):
             xw, xz = feed_datetime(params, v)
             ex.add(reading_rfc(xw, zone(xz)))
     walls = [w for w in walls if reading_rfc(w, tz) not in ex]
-    return walls, tz, w0, wend, None if zend is None else zone(zend)
+    return walls, tz, w0, wend, None if zend is None else zone(zend), until
 
 
 def feed_expectations(by_uid, cfg):
@@ -541,7 +560,9 @@ def feed_expectations(by_uid, cfg):
 
     for uid, ev in by_uid.items():
         mid = uid.split("@", 1)[0]
-        walls, tz, w0, wend, tzend = feed_walls(ev)
+        walls, tz, w0, wend, tzend, until = feed_walls(ev)
+        # python: dateutil compares UNTIL at DTSTART's offset
+        offset0 = w0.replace(tzinfo=UTC) - reading_pytz(w0, tz)
         def duration_read(read):
             return wend if tzend is None else read(wend, tzend) - read(w0, tz)
 
@@ -549,6 +570,9 @@ def feed_expectations(by_uid, cfg):
         for who, read in (("rfc", reading_rfc), ("python", reading_pytz), ("icaljs", reading_icaljs)):
             duration = duration_read(read)
             for w in walls:
+                if who == "python" and until is not None and w.replace(tzinfo=UTC) - offset0 > until:
+                    count(who, "pytz-until-dtstart-offset")
+                    continue
                 start = read(w, tz)
                 if who == "icaljs":
                     # ICAL.Event.getOccurrenceDetails: end = start (wall

@@ -143,9 +143,10 @@ static void test_metrics(void **state)
 {
         (void)state;
         HttpCounters http = {.by_status = {7, 3, 1, 2, 0, 0}, .refused = 2257, .timed_out = 527};
-        MetricsDepartment depts[] = {{"sales", 4, 1, 0}};
-        Metrics m = {.sent = 4, .failed = 1, .pending = 12, .next_reminder = 1796136300, .departments = depts,
-                     .n_departments = 1, .http = &http, .last_reload_ok = true, .meetings = 3};
+        MetricsDepartment depts[] = {{.id = "sales", .sent = 4, .failed = 1, .superseded = 2, .failing_since = 1796136000}};
+        Metrics m = {.sent = 4, .failed = 1, .superseded = 2, .pending = 12, .next_reminder = 1796136300,
+                     .departments = depts, .n_departments = 1, .http = &http, .last_reload_ok = true, .meetings = 3,
+                     .healthy = false, .ledger_backlog = 5, .ledger_ok = false};
         char *text = metrics_render(&m);
         static const char *const lines[] = {
                 "tandem_reminders_sent_total 4\n",
@@ -159,6 +160,12 @@ static void test_metrics(void **state)
                 "tandem_http_request_timeouts_total 527\n",
                 "# TYPE tandem_http_connections_refused_total counter\n",
                 "tandem_department_reminders_total{department=\"sales\",outcome=\"sent\"} 4\n",
+                "tandem_department_reminders_total{department=\"sales\",outcome=\"superseded\"} 2\n",
+                "tandem_reminders_superseded_total 2\n",
+                "tandem_department_failing_since_timestamp_seconds{department=\"sales\"} 1796136000\n",
+                "tandem_healthy 0\n",
+                "tandem_ledger_writable 0\n",
+                "tandem_ledger_backlog 5\n",
                 "# TYPE tandem_reminders_sent_total counter\n",
                 "# TYPE tandem_reminders_pending gauge\n",
         };

@@ -321,7 +321,8 @@ static void test_rrule_errors(void **state)
                 {"rrule:FREQ=SOMETIMES", "is not a valid RFC 5545 RRULE value"},
                 {"rrule:FREQ=HOURLY", "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"},
                 {"rrule:FREQ=DAILY;BYHOUR=9", "BYHOUR, BYMINUTE and BYSECOND are not used"},
-                {"rrule:FREQ=WEEKLY;UNTIL=20261231T000000Z", "UNTIL is not used"},
+                {"rrule:FREQ=WEEKLY;COUNT=3;UNTIL=20261231T000000Z", "is not a valid RFC 5545 RRULE value"},
+                {"rrule:FREQ=WEEKLY;UNTIL=20251231T000000Z", "never takes place between start and UNTIL"},
                 {"rrule:FREQ=WEEKLY;BYDAY=MO,WE,FR;BYSETPOS=1", "BYSETPOS with FREQ=WEEKLY is not supported"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -334,6 +335,81 @@ static void test_rrule_errors(void **state)
                 built_free(&b);
                 free(text);
         }
+}
+
+/* The RRULE value of the published VEVENT, as text. */
+static void expect_rrule_has(const Built *b, const char *needle)
+{
+        icalproperty *p = icalcomponent_get_first_property(b->s->events[0], ICAL_RRULE_PROPERTY);
+        assert_non_null(p);
+        struct icalrecurrencetype r = icalproperty_get_rrule(p);
+        char *rule = icalrecurrencetype_as_string_r(&r);
+        if (!strstr(rule, needle))
+                fail_msg("RRULE:%s has no %s", rule, needle);
+        free(rule);
+}
+
+/* UNTIL as RFC 5545 section 3.3.10 means it with a DTSTART in a zone: a
+ * UTC instant, the last occurrence at or before it. */
+static void test_rrule_until(void **state)
+{
+        (void)state;
+        /* Tuesdays 10:00 Berlin = 09:00Z in winter: UNTIL at the third
+         * one's instant includes it, a second earlier does not */
+        Built b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20260120T090000Z\ntime = 10:00\n"
+                        "timezone = Europe/Berlin\nstart = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 6, 9, 0), utc(2026, 1, 13, 9, 0), utc(2026, 1, 20, 9, 0));
+        expect_rrule_has(&b, "UNTIL=20260120T090000Z");
+        Occurrence next;
+        assert_false(schedule_next(b.s, &b.l.config->meetings[0], utc(2026, 1, 20, 10, 0), &next));
+        built_free(&b);
+        b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20260120T085959Z\ntime = 10:00\n"
+                  "timezone = Europe/Berlin\nstart = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 6, 9, 0), utc(2026, 1, 13, 9, 0));
+        built_free(&b);
+
+        /* east of UTC the wall time is later than the UTC one: a single
+         * occurrence at exactly UNTIL is still one (10:00 Kolkata = 04:30Z) */
+        b = build("cadence = rrule:FREQ=DAILY;UNTIL=20260106T043000Z\ntime = 10:00\ntimezone = Asia/Kolkata\n"
+                  "start = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 6, 4, 30));
+        built_free(&b);
+
+        /* across a DST change: 10:00 New York is 15:00Z in early March,
+         * 14:00Z from the 8th */
+        b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=MO;UNTIL=20260316T140000Z\ntime = 10:00\n"
+                  "timezone = America/New_York\nstart = 2026-03-02\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 3, 2, 15, 0), utc(2026, 3, 9, 14, 0), utc(2026, 3, 16, 14, 0));
+        built_free(&b);
+
+        /* a DATE, as some calendars write it: through that day in the
+         * meeting's zone, like end; published as that day's last second in
+         * UTC (00:30 Tokyo on Tuesdays is 15:30Z on Mondays) */
+        b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20260120\ntime = 00:30\ntimezone = Asia/Tokyo\n"
+                  "start = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 5, 15, 30), utc(2026, 1, 12, 15, 30), utc(2026, 1, 19, 15, 30));
+        expect_rrule_has(&b, "UNTIL=20260120T145959Z");
+        built_free(&b);
+
+        /* a local time without Z: read in the meeting's zone */
+        b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20260120T100000\ntime = 10:00\n"
+                  "timezone = Europe/Berlin\nstart = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 6, 9, 0), utc(2026, 1, 13, 9, 0), utc(2026, 1, 20, 9, 0));
+        expect_rrule_has(&b, "UNTIL=20260120T090000Z");
+        built_free(&b);
+}
+
+/* UNTIL and end both bound the meeting: one of them, as with COUNT. */
+static void test_rrule_until_and_end(void **state)
+{
+        (void)state;
+        static const char text[] = HEAD "cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20261231T000000Z\ntime = 10:00\n"
+                                        "start = 2026-01-06\nend = 2026-06-30\n";
+        Built b = build_text(text);
+        assert_int_equal(b.r, -EINVAL);
+        assert_int_equal(b.diags.n_errors, 1);
+        expect_diag(&b.diags, b.l.path, line_of(text, "end ="), "[meeting:m] end:", "use either UNTIL or end");
+        built_free(&b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -384,6 +460,38 @@ static void test_skip_not_an_occurrence(void **state)
         b = build_text(text2);
         assert_int_equal(b.r, -EINVAL);
         expect_diag(&b.diags, b.l.path, line_of(text2, "skip ="), "[meeting:m] skip:", "2026-01-12");
+        built_free(&b);
+}
+
+/* A meeting whose every occurrence is skipped never takes place: an error
+ * like a rule without occurrences, at the skip line. */
+static void test_skip_every_occurrence(void **state)
+{
+        (void)state;
+        static const char *const bodies[] = {
+                "day = tuesday\ntime = 10:00\nstart = 2026-01-06\nend = 2026-01-20\n"
+                "skip = 2026-01-06, 2026-01-13, 2026-01-20\n",
+                "cadence = rrule:FREQ=MONTHLY;BYMONTHDAY=1;COUNT=2\ntime = 10:00\nstart = 2026-01-01\n"
+                "skip = 2026-02-01, 2026-01-01\n",
+                "cadence = rrule:FREQ=DAILY;UNTIL=20260103T235959Z\ntime = 10:00\nstart = 2026-01-01\n"
+                "skip = 2026-01-01, 2026-01-02, 2026-01-03\n",
+                "cadence = rrule:FREQ=YEARLY;COUNT=1\ntime = 10:00\nstart = 2026-01-01\nskip = 2026-01-01\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bodies); i++) {
+                char *text = NULL;
+                assert_true(asprintf(&text, HEAD "%s", bodies[i]) > 0);
+                Built b = build_text(text);
+                if (b.r != -EINVAL || b.diags.n_errors != 1)
+                        fail_msg("case %zu: schedule_new = %d:\n%s", i, b.r, b.text);
+                expect_diag(&b.diags, b.l.path, line_of(text, "skip ="), "[meeting:m] skip:", "names every occurrence");
+                built_free(&b);
+                free(text);
+        }
+
+        /* one occurrence left is enough */
+        Built b = build("day = tuesday\ntime = 10:00\nstart = 2026-01-06\nend = 2026-01-20\n"
+                        "skip = 2026-01-06, 2026-01-20\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 13, 10, 0));
         built_free(&b);
 }
 
@@ -800,6 +908,18 @@ static void test_tz_lookup(void **state)
         assert_null(tz_lookup("Europe/Berln"));
         assert_null(tz_lookup("Mars/Olympus"));
         assert_null(tz_lookup(""));
+        /* libical would load these files; they are no names */
+        static const char *const paths[] = {"Europe/../Europe/Berlin", "./UTC", "Europe//Berlin", "localtime",
+                                            "posixrules", "right/UTC", "posix/UTC", "../zoneinfo/UTC",
+                                            "/usr/share/zoneinfo/UTC", "Europe/Berlin/", "Factory"};
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (tz_lookup(paths[i]))
+                        fail_msg("tz_lookup(\"%s\") found a zone", paths[i]);
+        /* a link is a name, and keeps it */
+        icaltimezone *calcutta = tz_lookup("Asia/Calcutta");
+        assert_non_null(calcutta);
+        assert_string_equal(tz_name(calcutta), "Asia/Calcutta");
+        assert_int_equal(tz_offset_at(calcutta, utc(2026, 1, 1, 0, 0)), 5 * 3600 + 1800);
 
         const char *const *names = tz_all_names();
         bool utc_seen = false, berlin_seen = false, kathmandu_seen = false;
@@ -964,6 +1084,9 @@ int main(void)
                 cmocka_unit_test(test_rrule_nonmatching_start),
                 cmocka_unit_test(test_rrule_count),
                 cmocka_unit_test(test_rrule_errors),
+                cmocka_unit_test(test_rrule_until),
+                cmocka_unit_test(test_rrule_until_and_end),
+                cmocka_unit_test(test_skip_every_occurrence),
                 cmocka_unit_test(test_skip),
                 cmocka_unit_test(test_skip_not_an_occurrence),
                 cmocka_unit_test(test_end_inclusive),
