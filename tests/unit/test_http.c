@@ -79,6 +79,13 @@ static void test_token(void **state)
         assert_false(http_token_equal("", "s3cret-token"));
 }
 
+static void assert_contains_all(const char *text, const char *const *parts, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!strstr(text, parts[i]))
+                        fail_msg("missing %s in:\n%s", parts[i], text);
+}
+
 static void test_html_escape(void **state)
 {
         (void)state;
@@ -115,9 +122,7 @@ static void test_index_html(void **state)
                 "<a href=\"https://cal.example.com/tandem/feeds/sales.ics\">",
                 "<a href=\"webcal://cal.example.com/tandem/feeds/r-and-d.ics\">",
         };
-        for (size_t i = 0; i < ELEMENTSOF(want); i++)
-                if (!strstr(page, want[i]))
-                        fail_msg("missing %s in:\n%s", want[i], page);
+        assert_contains_all(page, want, ELEMENTSOF(want));
         assert_null(strstr(page, "<b>"));
         assert_null(strstr(page, "<EMEA>"));
         assert_null(strstr(page, "token"));
@@ -169,9 +174,7 @@ static void test_metrics(void **state)
                 "# TYPE tandem_reminders_sent_total counter\n",
                 "# TYPE tandem_reminders_pending gauge\n",
         };
-        for (size_t i = 0; i < ELEMENTSOF(lines); i++)
-                if (!strstr(text, lines[i]))
-                        fail_msg("missing %s in:\n%s", lines[i], text);
+        assert_contains_all(text, lines, ELEMENTSOF(lines));
         free(text);
 }
 
