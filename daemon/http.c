@@ -448,8 +448,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 
 /* ---- log lines clients can cause -------------------------------------- */
 
-static int on_log_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
 static void throttle_flush(Throttle *t, bool closing)
 {
         if (t->held)
