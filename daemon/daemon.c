@@ -108,7 +108,8 @@ static void publish_feeds(Daemon *d)
         for (size_t i = 0; i < n; i++) {
                 const Department *dept = i ? &d->config->departments[i - 1] : NULL;
                 texts[i] = feed_render(d->schedule, dept, d->meta);
-                feeds[i] = (HttpFeed){dept ? dept->id : "all", texts[i], strlen(texts[i]), feed_modified(d, dept)};
+                feeds[i] = (HttpFeed){dept ? dept->id : "all", texts[i], strlen(texts[i]), feed_modified(d, dept),
+                                      dept ? dept->name : NULL};
                 if (!dir_ok)
                         continue;
                 _cleanup_free_ char *path = xasprintf("%s/%s.ics", d->config->feed_dir, feeds[i].name);
@@ -123,7 +124,8 @@ static void publish_feeds(Daemon *d)
         if (dir_ok && !failed)
                 log_info("wrote %zu feeds to %s", n, d->config->feed_dir);
         if (d->http)
-                http_set_feeds(d->http, feeds, n, d->config->feed_token);
+                http_set_feeds(d->http, feeds, n,
+                               &(HttpSite){d->config->calendar_name, d->config->public_url, d->config->feed_token});
         strv_free(texts, n);
         free(feeds);
 }

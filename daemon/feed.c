@@ -10,9 +10,8 @@ char *feed_title(const Config *c, const Department *dept)
         return dept ? xasprintf("%s: %s", c->calendar_name, dept->name) : xstrdup(c->calendar_name);
 }
 
-static char *url_with(const Config *c, const char *name, bool webcal, const char *token)
+char *feed_url_at(const char *base, const char *name, const char *token, bool webcal)
 {
-        const char *base = c->public_url;
         const char *rest = strstr(base, "://");
         rest = rest ? rest + 3 : base;
         return xasprintf("%s%s/feeds/%s.ics%s%s", webcal ? "webcal://" : "", webcal ? rest : base, name,
@@ -21,12 +20,12 @@ static char *url_with(const Config *c, const char *name, bool webcal, const char
 
 char *feed_url(const Config *c, const char *name, bool webcal)
 {
-        return url_with(c, name, webcal, c->feed_token);
+        return feed_url_at(c->public_url, name, c->feed_token, webcal);
 }
 
 char *feed_url_masked(const Config *c, const char *name, bool webcal)
 {
-        return url_with(c, name, webcal, c->feed_token ? FEED_TOKEN_MASK : NULL);
+        return feed_url_at(c->public_url, name, c->feed_token ? FEED_TOKEN_MASK : NULL, webcal);
 }
 
 static void add_x(icalcomponent *c, const char *name, const char *value)

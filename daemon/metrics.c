@@ -75,5 +75,13 @@ char *metrics_render(const Metrics *m)
                         buf_printf(&b, "tandem_feed_requests_total{code=\"other\"} %llu\n",
                                    (unsigned long long)m->http->by_status[i]);
         }
+        if (m->http) {
+                metric(&b, "tandem_http_connections_refused_total", "counter",
+                       "Connections closed at once: over the connection limit or the limit per client address.");
+                buf_printf(&b, "tandem_http_connections_refused_total %llu\n", (unsigned long long)m->http->refused);
+                metric(&b, "tandem_http_request_timeouts_total", "counter",
+                       "Connections closed because no complete request arrived in time.");
+                buf_printf(&b, "tandem_http_request_timeouts_total %llu\n", (unsigned long long)m->http->timed_out);
+        }
         return buf_steal(&b);
 }
