@@ -13,12 +13,13 @@
 #include "log.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* An outcome waiting to be written. */
 typedef struct Outcome {
+        MessageKind kind;
         char *meeting, *department;
-        int64_t start, offset, at;
+        int64_t start, offset, told, at;
         LedgerStatus status;
         int http_status;
         char *error;
@@ -34,30 +35,43 @@ struct Ledger {
         char error[256];
 };
 
+const char *const ledger_kind_names[_MESSAGE_KIND_MAX] = {
+        [MESSAGE_REMINDER] = "reminder", [MESSAGE_CANCELLED] = "cancelled", [MESSAGE_MOVED] = "moved",
+};
+
 const char *const ledger_status_names[_LEDGER_STATUS_MAX] = {
         [LEDGER_NONE] = "none",     [LEDGER_SENDING] = "sending", [LEDGER_SENT] = "sent",
         [LEDGER_FAILED] = "failed", [LEDGER_MISSED] = "missed",   [LEDGER_SUPERSEDED] = "superseded",
 };
 
+/* One row per message. The table keeps its first name, "reminders"; since
+ * version 2 it holds notices too (kind), and what each message announced
+ * (told). */
 static const char reminders_table[] =
         "CREATE TABLE IF NOT EXISTS reminders("
+        "  kind TEXT NOT NULL DEFAULT 'reminder' CHECK (kind IN ('reminder', 'cancelled', 'moved')),"
         "  meeting TEXT NOT NULL, start INTEGER NOT NULL, offset_s INTEGER NOT NULL, department TEXT NOT NULL,"
         "  status TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed', 'missed', 'superseded')),"
         "  attempts INTEGER NOT NULL DEFAULT 0, http_status INTEGER, error TEXT, updated INTEGER NOT NULL,"
-        "  PRIMARY KEY (meeting, start, offset_s, department)) WITHOUT ROWID;";
+        "  told INTEGER,"
+        "  PRIMARY KEY (meeting, start, kind, offset_s, department)) WITHOUT ROWID;";
 
 static const char other_tables[] =
         "CREATE TABLE IF NOT EXISTS meetings("
         "  id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, sequence INTEGER NOT NULL, modified INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);";
 
-/* Version 0 (tandem 0.1) had no 'superseded' in the status CHECK, which
- * SQLite cannot alter: copy the rows into the new table. */
-static const char migrate_v0[] =
-        "ALTER TABLE reminders RENAME TO reminders_v0;"
+/* Versions 0 (tandem 0.1) and 1 had reminders only, and a status CHECK
+ * SQLite cannot alter: copy the rows into the new table. A reminder
+ * announced its occurrence's start. */
+static const char migrate_v1[] =
+        "ALTER TABLE reminders RENAME TO reminders_v1;"
         "%s"
-        "INSERT INTO reminders SELECT * FROM reminders_v0;"
-        "DROP TABLE reminders_v0;";
+        "INSERT INTO reminders(kind, meeting, start, offset_s, department, status, attempts, http_status, error,"
+        "  updated, told)"
+        " SELECT 'reminder', meeting, start, offset_s, department, status, attempts, http_status, error, updated,"
+        "  start FROM reminders_v1;"
+        "DROP TABLE reminders_v1;";
 
 static int mkdir_p(const char *path)
 {
@@ -145,8 +159,8 @@ static int schema(Ledger *l)
                 return -EIO;
         int v = user_version(l);
         int r = 0;
-        if (v == 0 && table_exists(l, "reminders")) {
-                _cleanup_free_ char *sql = xasprintf(migrate_v0, reminders_table);
+        if (v < SCHEMA_VERSION && table_exists(l, "reminders")) {
+                _cleanup_free_ char *sql = xasprintf(migrate_v1, reminders_table);
                 r = exec(l, sql);
                 if (r == 0)
                         log_info("ledger %s: upgraded to version %d", l->path, SCHEMA_VERSION);
@@ -159,7 +173,7 @@ static int schema(Ledger *l)
         if (r == 0)
                 r = exec(l, other_tables);
         if (r == 0)
-                r = exec(l, "PRAGMA user_version = 1; COMMIT");
+                r = exec(l, "PRAGMA user_version = 2; COMMIT");
         if (r < 0)
                 sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
         return r;
@@ -199,17 +213,18 @@ static sqlite3_stmt *prepare(Ledger *l, const char *sql)
 static int prepare_all(Ledger *l)
 {
         l->get = prepare(l, "SELECT status, http_status FROM reminders"
-                            " WHERE meeting = ?1 AND start = ?2 AND offset_s = ?3 AND department = ?4");
-        /* A sent reminder stays sent: nothing overwrites it. */
+                            " WHERE meeting = ?1 AND start = ?2 AND offset_s = ?3 AND department = ?4 AND kind = ?5");
+        /* A sent message stays sent: nothing overwrites it. */
         l->attempt = prepare(l,
-                "INSERT INTO reminders(meeting, start, offset_s, department, status, attempts, updated)"
-                " VALUES (?1, ?2, ?3, ?4, 'sending', 1, ?5)"
-                " ON CONFLICT DO UPDATE SET status = 'sending', attempts = attempts + 1, updated = ?5"
+                "INSERT INTO reminders(meeting, start, offset_s, department, kind, status, attempts, updated, told)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, 'sending', 1, ?6, ?7)"
+                " ON CONFLICT DO UPDATE SET status = 'sending', attempts = attempts + 1, updated = ?6, told = ?7"
                 " WHERE status <> 'sent'");
         l->record = prepare(l,
-                "INSERT INTO reminders(meeting, start, offset_s, department, status, http_status, error, updated)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                " ON CONFLICT DO UPDATE SET status = ?5, http_status = ?6, error = ?7, updated = ?8"
+                "INSERT INTO reminders(meeting, start, offset_s, department, kind, status, http_status, error, updated,"
+                "  told)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                " ON CONFLICT DO UPDATE SET status = ?6, http_status = ?7, error = ?8, updated = ?9, told = ?10"
                 " WHERE status <> 'sent'");
         l->alive = prepare(l, "INSERT INTO meta(key, value) VALUES ('alive', ?1) ON CONFLICT DO UPDATE SET value = ?1");
         return l->get && l->attempt && l->record && l->alive ? 0 : -EIO;
@@ -273,17 +288,19 @@ Ledger *ledger_close(Ledger *l)
 
 /* ---- reading -------------------------------------------------------------- */
 
-static void bind_key(sqlite3_stmt *st, const char *meeting, int64_t start, int64_t offset, const char *department)
+static void bind_key(sqlite3_stmt *st, MessageKind kind, const char *meeting, int64_t start, int64_t offset,
+                     const char *department)
 {
         sqlite3_bind_text(st, 1, meeting, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, start);
         sqlite3_bind_int64(st, 3, offset);
         sqlite3_bind_text(st, 4, department, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, ledger_kind_names[kind], -1, SQLITE_STATIC);
 }
 
-static bool outcome_is(const Outcome *o, const ReminderKey *k)
+static bool outcome_is(const Outcome *o, const MessageKey *k)
 {
-        return o->start == k->start && o->offset == k->offset && streq(o->meeting, k->meeting) &&
+        return o->kind == k->kind && o->start == k->start && o->offset == k->offset && streq(o->meeting, k->meeting) &&
                streq(o->department, k->department);
 }
 
@@ -295,7 +312,7 @@ static LedgerStatus status_from(const char *name)
         return LEDGER_NONE;
 }
 
-int ledger_get(Ledger *l, const ReminderKey *k, LedgerRow *ret)
+int ledger_get(Ledger *l, const MessageKey *k, LedgerRow *ret)
 {
         /* The newest outcome not yet written wins, as it will on disk
          * (unless what is on disk is "sent", which nothing overwrites). */
@@ -306,7 +323,7 @@ int ledger_get(Ledger *l, const ReminderKey *k, LedgerRow *ret)
 
         sqlite3_stmt *st = l->get;
         sqlite3_reset(st);
-        bind_key(st, k->meeting, k->start, k->offset, k->department);
+        bind_key(st, k->kind, k->meeting, k->start, k->offset, k->department);
         int rc = sqlite3_step(st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
                 snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
@@ -337,26 +354,28 @@ static int step(Ledger *l, sqlite3_stmt *st)
 static int write_outcome(Ledger *l, const Outcome *o)
 {
         sqlite3_stmt *st = l->record;
-        bind_key(st, o->meeting, o->start, o->offset, o->department);
-        sqlite3_bind_text(st, 5, ledger_status_names[o->status], -1, SQLITE_STATIC);
+        bind_key(st, o->kind, o->meeting, o->start, o->offset, o->department);
+        sqlite3_bind_text(st, 6, ledger_status_names[o->status], -1, SQLITE_STATIC);
         if (o->http_status > 0)
-                sqlite3_bind_int(st, 6, o->http_status);
+                sqlite3_bind_int(st, 7, o->http_status);
         else
-                sqlite3_bind_null(st, 6);
-        sqlite3_bind_text(st, 7, o->error, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 8, o->at);
+                sqlite3_bind_null(st, 7);
+        sqlite3_bind_text(st, 8, o->error, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 9, o->at);
+        sqlite3_bind_int64(st, 10, o->told);
         return step(l, st);
 }
 
-static int write_attempt(Ledger *l, const ReminderKey *k, int64_t now)
+static int write_attempt(Ledger *l, const MessageKey *k, int64_t now)
 {
-        bind_key(l->attempt, k->meeting, k->start, k->offset, k->department);
-        sqlite3_bind_int64(l->attempt, 5, now);
+        bind_key(l->attempt, k->kind, k->meeting, k->start, k->offset, k->department);
+        sqlite3_bind_int64(l->attempt, 6, now);
+        sqlite3_bind_int64(l->attempt, 7, k->told);
         return step(l, l->attempt);
 }
 
 /* One transaction: the queued outcomes, the attempts, the alive mark. */
-static int transaction(Ledger *l, const ReminderKey *const *keys, size_t n, int64_t now)
+static int transaction(Ledger *l, const MessageKey *const *keys, size_t n, int64_t now)
 {
         char before[sizeof l->error];
         snprintf(before, sizeof before, "%s", l->error);
@@ -388,7 +407,7 @@ static int transaction(Ledger *l, const ReminderKey *const *keys, size_t n, int6
         return 0;
 }
 
-int ledger_attempts(Ledger *l, const ReminderKey *const *keys, size_t n, int64_t now)
+int ledger_attempts(Ledger *l, const MessageKey *const *keys, size_t n, int64_t now)
 {
         return transaction(l, keys, n, now);
 }
@@ -398,13 +417,13 @@ int ledger_flush(Ledger *l, int64_t now)
         return transaction(l, NULL, 0, now);
 }
 
-void ledger_record(Ledger *l, const ReminderKey *k, LedgerStatus status, int http_status, const char *error,
+void ledger_record(Ledger *l, const MessageKey *k, LedgerStatus status, int http_status, const char *error,
                    int64_t now)
 {
         GROW(l->queue, l->n_queue, l->alloc_queue);
         l->queue[l->n_queue++] = (Outcome){
-                .meeting = xstrdup(k->meeting), .department = xstrdup(k->department),
-                .start = k->start, .offset = k->offset, .at = now,
+                .kind = k->kind, .meeting = xstrdup(k->meeting), .department = xstrdup(k->department),
+                .start = k->start, .offset = k->offset, .told = k->told, .at = now,
                 .status = status, .http_status = http_status, .error = error ? xstrdup(error) : NULL,
         };
 }
@@ -493,11 +512,61 @@ int64_t ledger_count(Ledger *l, LedgerStatus s)
 {
         sqlite3_stmt *st = NULL;
         int64_t n = 0;
-        if (sqlite3_prepare_v2(l->db, "SELECT count(*) FROM reminders WHERE status = ?1", -1, &st, NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v2(l->db, "SELECT count(*) FROM reminders WHERE status = ?1 AND kind = 'reminder'", -1, &st,
+                               NULL) != SQLITE_OK)
                 return 0;
         sqlite3_bind_text(st, 1, ledger_status_names[s], -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
                 n = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
         return n;
+}
+
+int ledger_told(Ledger *l, int64_t after, Told **ret, size_t *n)
+{
+        /* The last message sent about each occurrence and department: by
+         * time, and a notice after a reminder of the same second. */
+        sqlite3_stmt *st = NULL;
+        Told *v = NULL;
+        size_t count = 0, alloc = 0;
+        *ret = NULL;
+        *n = 0;
+        if (sqlite3_prepare_v2(l->db,
+                               "SELECT meeting, start, department, told FROM reminders"
+                               " WHERE status = 'sent' AND (start > ?1 OR told > ?1)"
+                               " ORDER BY meeting, start, department, updated, kind <> 'reminder'",
+                               -1, &st, NULL) != SQLITE_OK) {
+                snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
+                return -EIO;
+        }
+        sqlite3_bind_int64(st, 1, after);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *meeting = (const char *)sqlite3_column_text(st, 0);
+                const char *dept = (const char *)sqlite3_column_text(st, 2);
+                int64_t start = sqlite3_column_int64(st, 1), told = sqlite3_column_int64(st, 3);
+                Told *last = count ? &v[count - 1] : NULL;
+                if (last && last->start == start && streq(last->meeting, meeting) && streq(last->department, dept)) {
+                        last->told = told;
+                        continue;
+                }
+                GROW(v, count, alloc);
+                v[count++] = (Told){xstrdup(meeting), xstrdup(dept), start, told};
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
+                ledger_told_free(v, count);
+                return -EIO;
+        }
+        *ret = v;
+        *n = count;
+        return 0;
+}
+
+void ledger_told_free(Told *t, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(t[i].meeting), free(t[i].department);
+        free(t);
 }

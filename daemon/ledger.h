@@ -1,6 +1,6 @@
 /* ledger.h — the delivery ledger in SQLite under state_dir: the outcome of
- * every reminder, and each meeting's definition history (for SEQUENCE and
- * LAST-MODIFIED). It is the daemon's only mutable state (README "Delivery
+ * every message (reminders, and notices of cancelled and moved meetings),
+ * and each meeting's definition history (for SEQUENCE and LAST-MODIFIED). It is the daemon's only mutable state (README "Delivery
  * guarantees").
  *
  * Fail closed: an attempt is durable before its request may leave
@@ -17,13 +17,24 @@
 
 typedef struct Ledger Ledger;
 
-/* A reminder's identity (README "Delivery guarantees"). */
-typedef struct ReminderKey {
+typedef enum MessageKind { MESSAGE_REMINDER, MESSAGE_CANCELLED, MESSAGE_MOVED, _MESSAGE_KIND_MAX } MessageKind;
+extern const char *const ledger_kind_names[_MESSAGE_KIND_MAX];
+
+/* A message's identity (README "Delivery guarantees"): its kind, the
+ * meeting, the occurrence by the start its rule gives it (its
+ * RECURRENCE-ID, which a move does not change), the department, and:
+ *  - a reminder: the offset, seconds before the start;
+ *  - a moved notice: the new start it announces (a second move is a new
+ *    notice);
+ *  - a cancelled notice: 0. */
+typedef struct MessageKey {
+        MessageKind kind;
         const char *meeting;
-        int64_t start;  /* the occurrence's start, UTC seconds */
-        int64_t offset; /* seconds before the start */
+        int64_t start;
+        int64_t offset;
         const char *department;
-} ReminderKey;
+        int64_t told; /* not identity: the start the message announces, 0 for a cancellation */
+} MessageKey;
 
 typedef enum LedgerStatus {
         LEDGER_NONE,       /* never attempted */
@@ -50,16 +61,16 @@ Ledger *ledger_close(Ledger *l);
 static inline void ledger_closep(Ledger **l) { ledger_close(*l); }
 
 /* 0, or -EIO when the ledger cannot be read. */
-int ledger_get(Ledger *l, const ReminderKey *k, LedgerRow *ret);
+int ledger_get(Ledger *l, const MessageKey *k, LedgerRow *ret);
 
 /* Records the attempts about to be made, and every outcome waiting to be
  * written, in one durable transaction. Returns 0 when all of it is on disk;
  * -EIO when none of it is: then no request may leave. */
-int ledger_attempts(Ledger *l, const ReminderKey *const *keys, size_t n, int64_t now);
+int ledger_attempts(Ledger *l, const MessageKey *const *keys, size_t n, int64_t now);
 /* An outcome (sent, failed, missed, superseded). It is written at the next
  * ledger_flush() or ledger_attempts(), and ledger_get() sees it at once. A
  * sent reminder stays sent. */
-void ledger_record(Ledger *l, const ReminderKey *k, LedgerStatus status, int http_status, const char *error,
+void ledger_record(Ledger *l, const MessageKey *k, LedgerStatus status, int http_status, const char *error,
                    int64_t now);
 /* Writes the outcomes recorded since the last write, and the time the
  * daemon was last alive, in one transaction. -EIO keeps them for the next
@@ -82,3 +93,15 @@ int ledger_meetings(Ledger *l, const char *const *ids, const char *const *finger
 int ledger_get_alive(Ledger *l, int64_t *ret);
 
 int64_t ledger_count(Ledger *l, LedgerStatus s);
+
+/* What people were told of an occurrence: the start announced by the last
+ * message sent to the department about it (0: that it is cancelled). */
+typedef struct Told {
+        char *meeting, *department;
+        int64_t start; /* the occurrence (RECURRENCE-ID) */
+        int64_t told;
+} Told;
+/* Every occurrence and department told of, whose start or announced start
+ * is after `after`. -EIO when the ledger cannot be read. */
+int ledger_told(Ledger *l, int64_t after, Told **ret, size_t *n);
+void ledger_told_free(Told *t, size_t n);

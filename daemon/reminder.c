@@ -23,7 +23,7 @@ typedef struct Pending {
         struct Pending *next;
         Reminders *owner;
         char *meeting, *department;
-        ReminderKey key;
+        MessageKey key;
 } Pending;
 
 struct Reminders {
@@ -118,10 +118,11 @@ static Entry heap_pop(Reminders *r)
 
 /* ---- scheduling ---------------------------------------------------- */
 
-static ReminderKey key_of(const Occurrence *o, size_t reminder, size_t dept)
+static MessageKey key_of(const Occurrence *o, size_t reminder, size_t dept)
 {
         const Meeting *m = o->meeting;
-        return (ReminderKey){m->id, o->start, m->reminders[reminder].before, m->departments[dept]->id};
+        return (MessageKey){MESSAGE_REMINDER, m->id, o->start, m->reminders[reminder].before, m->departments[dept]->id,
+                            o->start};
 }
 
 /* "sync/sales 15m before 2026-03-02T10:00:00Z" */
@@ -157,11 +158,11 @@ static void arm(Reminders *r)
                 r->changed(r->changed_userdata);
 }
 
-static Pending *pending_find(Reminders *r, const ReminderKey *k)
+static Pending *pending_find(Reminders *r, const MessageKey *k)
 {
         for (Pending *p = r->pending; p; p = p->next)
-                if (p->key.start == k->start && p->key.offset == k->offset && streq(p->meeting, k->meeting) &&
-                    streq(p->department, k->department))
+                if (p->key.kind == k->kind && p->key.start == k->start && p->key.offset == k->offset &&
+                    streq(p->meeting, k->meeting) && streq(p->department, k->department))
                         return p;
         return NULL;
 }
@@ -193,7 +194,7 @@ static void on_done(void *userdata, const DeliverResult *res)
 static int gate(void *userdata, void *const *jobs, size_t n)
 {
         Reminders *r = userdata;
-        _cleanup_free_ const ReminderKey **keys = xcalloc(n, sizeof(ReminderKey *));
+        _cleanup_free_ const MessageKey **keys = xcalloc(n, sizeof(MessageKey *));
         for (size_t i = 0; i < n; i++)
                 keys[i] = &((Pending *)jobs[i])->key;
         return ledger_attempts(r->ledger, keys, n, clock_now());
@@ -212,12 +213,12 @@ static int send_reminder(Reminders *r, const Entry *e, int64_t now)
         const Meeting *m = e->occ.meeting;
         const Department *d = m->departments[e->dept];
         const Reminder *rem = &m->reminders[e->reminder];
-        ReminderKey k = key_of(&e->occ, e->reminder, e->dept);
+        MessageKey k = key_of(&e->occ, e->reminder, e->dept);
         ChatMessage msg;
 
         chat_reminder(m, d, &e->occ, rem, now, &msg);
         if (d->chat == CHAT_CONSOLE) {
-                const ReminderKey *keys[] = {&k};
+                const MessageKey *keys[] = {&k};
                 if (ledger_attempts(r->ledger, keys, 1, now) < 0) {
                         chat_message_free(&msg);
                         return -EIO;
@@ -233,7 +234,7 @@ static int send_reminder(Reminders *r, const Entry *e, int64_t now)
         p->owner = r;
         p->meeting = xstrdup(m->id);
         p->department = xstrdup(d->id);
-        p->key = (ReminderKey){p->meeting, k.start, k.offset, p->department};
+        p->key = (MessageKey){k.kind, p->meeting, k.start, k.offset, p->department, k.told};
         p->next = r->pending;
         r->pending = p;
         _cleanup_free_ char *label = label_of(&e->occ, e->reminder, e->dept);
@@ -250,12 +251,12 @@ static int fire(Reminders *r, const Entry *e, int64_t now)
         const Meeting *m = e->occ.meeting;
         OutboxSlot slots[m->n_reminders];
         for (size_t i = 0; i < m->n_reminders; i++) {
-                ReminderKey k = key_of(&e->occ, i, e->dept);
+                MessageKey k = key_of(&e->occ, i, e->dept);
                 slots[i] = (OutboxSlot){.before = m->reminders[i].before, .in_flight = pending_find(r, &k) != NULL};
                 if (ledger_get(r->ledger, &k, &slots[i].row) < 0)
                         return -EIO;
         }
-        ReminderKey k = key_of(&e->occ, e->reminder, e->dept);
+        MessageKey k = key_of(&e->occ, e->reminder, e->dept);
         _cleanup_free_ char *label = NULL;
         switch (outbox_decide(slots, m->n_reminders, e->reminder, e->occ.start, now)) {
         case OUTBOX_SEND:

@@ -18,9 +18,9 @@ static char *state_dir(const char *name)
         return dir;
 }
 
-static const ReminderKey key = {"sync", 1796223600, 900, "sales"};
+static const MessageKey key = {MESSAGE_REMINDER, "sync", 1796223600, 900, "sales", 1796223600};
 
-static LedgerStatus status_of(Ledger *l, const ReminderKey *k)
+static LedgerStatus status_of(Ledger *l, const MessageKey *k)
 {
         LedgerRow row;
         assert_int_equal(ledger_get(l, k, &row), 0);
@@ -77,10 +77,17 @@ static void test_upgrade_from_0_1(void **state)
         Ledger *l = NULL;
         assert_int_equal(ledger_open(dir, false, &l), 0);
         assert_int_equal(status_of(l, &key), LEDGER_SENT);
+        /* A reminder of 0.1 announced its occurrence's start. */
+        Told *t;
+        size_t n;
+        assert_int_equal(ledger_told(l, 0, &t, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(t[0].told, 1796223600);
+        ledger_told_free(t, n);
         int64_t alive;
         assert_int_equal(ledger_get_alive(l, &alive), 0);
         assert_int_equal(alive, 1796222700);
-        ReminderKey other = {"sync", 1796223600, 86400, "sales"};
+        MessageKey other = {MESSAGE_REMINDER, "sync", 1796223600, 86400, "sales", 1796223600};
         ledger_record(l, &other, LEDGER_SUPERSEDED, 0, NULL, 1796222800);
         assert_int_equal(ledger_flush(l, 1796222800), 0);
         ledger_close(l);
@@ -100,7 +107,7 @@ static void test_fail_closed(void **state)
         (void)state;
         _cleanup_free_ char *dir = state_dir("full");
         Ledger *l = NULL;
-        const ReminderKey *keys[] = {&key};
+        const MessageKey *keys[] = {&key};
         assert_int_equal(ledger_open(dir, false, &l), 0);
 
         /* A file-size limit makes every write fail, as a full disk does. */
@@ -137,7 +144,7 @@ static void test_sent_stays_sent(void **state)
         (void)state;
         _cleanup_free_ char *dir = state_dir("sent");
         Ledger *l = NULL;
-        const ReminderKey *keys[] = {&key};
+        const MessageKey *keys[] = {&key};
         assert_int_equal(ledger_open(dir, false, &l), 0);
         assert_int_equal(ledger_attempts(l, keys, 1, 1), 0);
         ledger_record(l, &key, LEDGER_SENT, 200, NULL, 2);
@@ -146,6 +153,52 @@ static void test_sent_stays_sent(void **state)
         assert_int_equal(status_of(l, &key), LEDGER_SENT);
         assert_int_equal(ledger_attempts(l, keys, 1, 4), 0);
         assert_int_equal(status_of(l, &key), LEDGER_SENT);
+        ledger_close(l);
+}
+
+/* Notices share the table with reminders, under keys of their own, and
+ * what the last message sent announced is what people were told. */
+static void test_notices_and_told(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *dir = state_dir("told");
+        Ledger *l = NULL;
+        assert_int_equal(ledger_open(dir, false, &l), 0);
+        const int64_t rid = 1796223600, moved = rid + 1800;
+        MessageKey day = {MESSAGE_REMINDER, "sync", rid, 86400, "sales", rid};
+        MessageKey notice = {MESSAGE_MOVED, "sync", rid, moved, "sales", moved};
+        MessageKey other = {MESSAGE_REMINDER, "sync", rid, 86400, "marketing", rid};
+        MessageKey gone = {MESSAGE_CANCELLED, "sync", rid + 7 * 86400, 0, "sales", 0};
+        const MessageKey *keys[] = {&day, &other};
+        assert_int_equal(ledger_attempts(l, keys, 2, rid - 86400), 0);
+        ledger_record(l, &day, LEDGER_SENT, 200, NULL, rid - 86400);
+        ledger_record(l, &other, LEDGER_SENT, 200, NULL, rid - 86400);
+        assert_int_equal(ledger_flush(l, rid - 86400), 0);
+        /* The notice is not the reminder. */
+        assert_int_equal(status_of(l, &notice), LEDGER_NONE);
+        const MessageKey *nkeys[] = {&notice, &gone};
+        assert_int_equal(ledger_attempts(l, nkeys, 2, rid - 3600), 0);
+        ledger_record(l, &notice, LEDGER_SENT, 200, NULL, rid - 3600);
+        ledger_record(l, &gone, LEDGER_SENT, 200, NULL, rid - 3600);
+        assert_int_equal(ledger_flush(l, rid - 3600), 0);
+        assert_int_equal(status_of(l, &day), LEDGER_SENT);
+        assert_int_equal(ledger_count(l, LEDGER_SENT), 2); /* reminders only */
+
+        Told *t;
+        size_t n;
+        assert_int_equal(ledger_told(l, rid - 7200, &t, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(t[0].department, "marketing");
+        assert_int_equal(t[0].told, rid);
+        assert_string_equal(t[1].department, "sales");
+        assert_int_equal(t[1].told, moved); /* the notice came last */
+        assert_int_equal(t[2].start, rid + 7 * 86400);
+        assert_int_equal(t[2].told, 0);
+        ledger_told_free(t, n);
+        /* Only what is still ahead. */
+        assert_int_equal(ledger_told(l, rid + 86400, &t, &n), 0);
+        assert_int_equal(n, 1);
+        ledger_told_free(t, n);
         ledger_close(l);
 }
 
@@ -175,6 +228,7 @@ int main(void)
                 cmocka_unit_test(test_upgrade_from_0_1),
                 cmocka_unit_test(test_fail_closed),
                 cmocka_unit_test(test_sent_stays_sent),
+                cmocka_unit_test(test_notices_and_told),
                 cmocka_unit_test(test_read_error_is_not_absent),
         };
         return cmocka_run_group_tests(tests, NULL, tmp_cleanup);
