@@ -152,19 +152,25 @@ class Ledger:
     def __init__(self, state_dir):
         self.path = os.path.join(simulated(state_dir), "ledger.sqlite")
 
-    def rows(self):
+    def rows(self, kind="reminder"):
+        """The reminders (or the notices of a kind: "cancelled", "moved";
+        for those offset_s is what a move announces, 0 for a cancellation)."""
         if not os.path.exists(self.path):
             return []
         con = sqlite3.connect(self.path, timeout=10)
         con.row_factory = sqlite3.Row
         try:
             return [dict(r) for r in con.execute(
-                "SELECT meeting, start, offset_s, department, status, attempts, http_status, error, updated"
-                " FROM reminders ORDER BY start - offset_s, meeting, department")]
+                "SELECT meeting, start, offset_s, department, status, attempts, http_status, error, updated, told"
+                " FROM reminders WHERE kind = ? ORDER BY start - offset_s, meeting, department", (kind,))]
         except sqlite3.OperationalError:
             return []  # not created yet
         finally:
             con.close()
+
+    def notices(self):
+        """Every notice, with its kind."""
+        return [dict(r, kind=k) for k in ("cancelled", "moved") for r in self.rows(k)]
 
     def by_key(self):
         return {(r["meeting"], r["start"], r["offset_s"], r["department"]): r for r in self.rows()}
