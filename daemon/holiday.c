@@ -36,6 +36,7 @@ typedef struct Event {
         int64_t start;  /* days since 1970-01-01 of DTSTART */
         int days;       /* length: every date in [start, start + days) */
         bool cancelled; /* STATUS:CANCELLED */
+        bool named;     /* has a SUMMARY of its own */
         bool has_rid;   /* an overridden instance: RECURRENCE-ID */
         int64_t rid;
         struct icalrecurrencetype *rule; /* NULL: no RRULE; rscale owned */
@@ -649,7 +650,8 @@ static int event_read(Parse *p, icalcomponent *c, Event *e, Holidays *h)
                 }
         }
         const char *summary = x.summary ? icalproperty_get_summary(x.summary) : NULL;
-        e->name = clean_name(summary && *summary ? summary : "Holiday");
+        e->named = summary && *summary;
+        e->name = clean_name(e->named ? summary : "Holiday");
         e->uid = x.uid && icalproperty_get_uid(x.uid) ? xstrdup(icalproperty_get_uid(x.uid)) : NULL;
         e->cancelled = x.status && icalproperty_get_status(x.status) == ICAL_STATUS_CANCELLED;
         if (!x.dtstart) {
@@ -689,8 +691,9 @@ static int uid_cmp(const void *a, const void *b)
 
 /* RFC 5545 section 3.8.4.4: an instance with a RECURRENCE-ID replaces the
  * instance of its series (same UID) that starts on that date: the series
- * loses the date, the instance stands on its own (or is gone if cancelled).
- * A cancelled series takes its instances with it. Keeps what remains. */
+ * loses the date, the instance stands on its own (or is gone if cancelled)
+ * and keeps the series' name if it has none. A cancelled series takes its
+ * instances with it. Keeps what remains. */
 static void events_resolve(Holidays *h)
 {
         size_t n = h->n_events;
@@ -715,6 +718,13 @@ static void events_resolve(Holidays *h)
                                 continue;
                         if (m->cancelled)
                                 o->cancelled = true;
+                        if (!o->named && m->named) {
+                                /* What clients show for an instance that
+                                 * only moves the date. */
+                                free(o->name);
+                                o->name = xstrdup(m->name);
+                                o->named = true;
+                        }
                         add_day(&m->exdates, &m->n_exdates, &m->a_exdates, o->rid);
                         qsort(m->exdates, m->n_exdates, sizeof(int64_t), day_cmp);
                 }

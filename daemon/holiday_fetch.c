@@ -397,11 +397,8 @@ static int finish_not_modified(HolidayFetch *f, int64_t now, char **error)
         return 0;
 }
 
-int holiday_fetch_finish(HolidayFetch *f, CURLcode code, int64_t now, char **error)
+static int fetch_result(HolidayFetch *f, CURLcode code, int64_t now, char **error)
 {
-        _cleanup_(holiday_fetch_freep) HolidayFetch *owned = f;
-        if (error)
-                *error = NULL;
         if (code != CURLE_OK)
                 return transfer_error(f, code, error);
         long status = 0;
@@ -411,6 +408,15 @@ int holiday_fetch_finish(HolidayFetch *f, CURLcode code, int64_t now, char **err
         if (status == 304)
                 return finish_not_modified(f, now, error);
         return fail(error, -EIO, "HTTP status %ld, keeping the cached copy", status);
+}
+
+int holiday_fetch_finish(HolidayFetch *f, CURLcode code, int64_t now, char **error)
+{
+        if (error)
+                *error = NULL;
+        int r = fetch_result(f, code, now, error);
+        holiday_fetch_free(f);
+        return r;
 }
 
 int holiday_fetch(const char *url, const char *state_dir, long timeout_ms, int64_t now, char **error)

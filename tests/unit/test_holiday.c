@@ -300,7 +300,14 @@ static void test_rules(void **state)
                 "RRULE:FREQ=MONTHLY;BYDAY=1MO;UNTIL=20260630\nEND:VEVENT\n"
                 /* A DTSTART the rule does not match still counts. */
                 "BEGIN:VEVENT\nUID:e\nSUMMARY:Odd start\nDTSTART;VALUE=DATE:20260102\n"
-                "RRULE:FREQ=YEARLY;BYMONTH=7;BYMONTHDAY=1;COUNT=2\nEND:VEVENT\n");
+                "RRULE:FREQ=YEARLY;BYMONTH=7;BYMONTHDAY=1;COUNT=2\nEND:VEVENT\n"
+                /* RFC 7529 RSCALE: 1 Tishrei in the Hebrew calendar. */
+                "BEGIN:VEVENT\nUID:f\nSUMMARY:Rosh Hashanah\nDTSTART;VALUE=DATE:20250923\n"
+                "RRULE:RSCALE=HEBREW;FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=1\nEND:VEVENT\n"
+                /* An override that only moves a date keeps the name. */
+                "BEGIN:VEVENT\nUID:g\nSUMMARY:Bridge day\nDTSTART;VALUE=DATE:20270104\n"
+                "RRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nUID:g\nRECURRENCE-ID;VALUE=DATE:20270105\nDTSTART;VALUE=DATE:20270108\nEND:VEVENT\n");
         Parsed p = parse_str(text);
         assert_int_equal(p.r, 0);
         assert_holiday(p.h, 2029, 1, 20, "Inauguration Day");
@@ -324,6 +331,15 @@ static void test_rules(void **state)
         assert_holiday(p.h, 2026, 1, 2, "Odd start");
         assert_holiday(p.h, 2026, 7, 1, "Odd start");
         assert_no_holiday(p.h, 2027, 7, 1); /* COUNT=2 counts DTSTART */
+        assert_holiday(p.h, 2025, 9, 23, "Rosh Hashanah");
+        assert_holiday(p.h, 2026, 9, 12, "Rosh Hashanah");
+        assert_holiday(p.h, 2027, 10, 2, "Rosh Hashanah");
+        assert_holiday(p.h, 2028, 9, 21, "Rosh Hashanah");
+        assert_holiday(p.h, 2027, 1, 4, "Bridge day");
+        assert_no_holiday(p.h, 2027, 1, 5);
+        assert_holiday(p.h, 2027, 1, 6, "Bridge day");
+        assert_no_holiday(p.h, 2027, 1, 7);
+        assert_holiday(p.h, 2027, 1, 8, "Bridge day");
         parsed_free(&p);
 }
 
