@@ -74,29 +74,32 @@ typedef struct Parse {
         size_t n_timed; /* timed events skipped */
 } Parse;
 
-_printf_(3, 4) static void parse_error(Parse *p, unsigned line, const char *fmt, ...)
+/* Shows the first MAX_REPORTED errors and warnings; counts every error. */
+_printf_(4, 0) static void report(Parse *p, bool warning, unsigned line, const char *fmt, va_list ap)
 {
-        p->n_errors++;
-        if (p->n_errors > MAX_REPORTED) {
-                p->n_unreported++;
+        size_t *n = warning ? &p->n_warnings : &p->n_errors;
+        if (++*n > MAX_REPORTED) {
+                p->n_unreported += !warning;
                 return;
         }
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        (warning ? diag_warning : diag_error)(p->diags, p->label, line, "%s", msg);
+}
+
+_printf_(3, 4) static void parse_error(Parse *p, unsigned line, const char *fmt, ...)
+{
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        report(p, false, line, fmt, ap);
         va_end(ap);
-        diag_error(p->diags, p->label, line, "%s", msg);
 }
 
 _printf_(3, 4) static void parse_warning(Parse *p, unsigned line, const char *fmt, ...)
 {
-        if (++p->n_warnings > MAX_REPORTED)
-                return;
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        report(p, true, line, fmt, ap);
         va_end(ap);
-        diag_warning(p->diags, p->label, line, "%s", msg);
 }
 
 /* A short, printable quote of untrusted text for a message. */
