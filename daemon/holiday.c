@@ -72,6 +72,8 @@ typedef struct Parse {
         Diags *diags;
         size_t n_errors, n_warnings, n_unreported;
         size_t n_timed; /* timed events skipped */
+        size_t n_rules;
+        int64_t count_steps; /* estimated, of the rules with COUNT so far */
 } Parse;
 
 /* Shows the first MAX_REPORTED errors and warnings; counts every error. */
@@ -523,6 +525,51 @@ static bool rule_month_days_possible(const struct icalrecurrencetype *r)
         return false;
 }
 
+static bool has_part(const short *by)
+{
+        return by[0] != ICAL_RECURRENCE_ARRAY_MAX;
+}
+
+/* An upper bound of the steps libical takes to walk a rule with COUNT from
+ * DTSTART to the end of HOLIDAY_YEAR_MAX: one per day, week, month or year
+ * (more for a WEEKLY BYDAY list). Without a part that can leave a step
+ * empty (libical's "contracting" parts) every step but a few is an
+ * instance, and COUNT ends the walk sooner. */
+static int64_t rule_count_steps(const struct icalrecurrencetype *r, int64_t start)
+{
+        static const int period[] = {[ICAL_DAILY_RECURRENCE] = 1, [ICAL_WEEKLY_RECURRENCE] = 7,
+                                     [ICAL_MONTHLY_RECURRENCE] = 28, [ICAL_YEARLY_RECURRENCE] = 365};
+        int64_t span = date_to_days((Date){HOLIDAY_YEAR_MAX, 12, 31}) - start;
+        int64_t steps = (span > 0 ? span : 0) / period[r->freq] + 1;
+        int days = 0;
+        while (r->freq == ICAL_WEEKLY_RECURRENCE && days < ICAL_BY_DAY_SIZE && r->by_day[days] != ICAL_RECURRENCE_ARRAY_MAX)
+                days++;
+        steps *= days > 1 ? days : 1;
+        bool contracting = has_part(r->by_set_pos) ||
+                           (r->freq <= ICAL_MONTHLY_RECURRENCE && has_part(r->by_month)) ||
+                           (r->freq == ICAL_DAILY_RECURRENCE && (has_part(r->by_day) || has_part(r->by_month_day)));
+        int64_t plain = 4 * (int64_t)r->count; /* a month without a 31st, a 5th Monday */
+        return contracting || plain > steps ? steps : plain;
+}
+
+/* What expanding the file's rules may cost is bounded before libical runs. */
+static int rule_cost(Parse *p, const struct icalrecurrencetype *r, int64_t start, unsigned line)
+{
+        if (++p->n_rules > HOLIDAY_MAX_RULES) {
+                parse_error(p, line, "more than %u recurring events: not a holiday calendar", HOLIDAY_MAX_RULES);
+                return -EINVAL;
+        }
+        if (r->count == 0)
+                return 0; /* expanded a year at a time, from that year */
+        p->count_steps += rule_count_steps(r, start);
+        if (p->count_steps > HOLIDAY_MAX_COUNT_STEPS) {
+                parse_error(p, line, "the rules with COUNT in this file would take too long to expand "
+                                     "(write UNTIL instead of COUNT, or start them later)");
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int event_rule(Parse *p, Event *e, const Props *x, struct icaltimetype dtstart)
 {
         struct icalrecurrencetype r = icalproperty_get_rrule(x->rrule);
@@ -547,9 +594,17 @@ static int event_rule(Parse *p, Event *e, const Props *x, struct icaltimetype dt
          * DATE DTSTART) bounds the same day. */
         if (!icaltime_is_null_time(r.until))
                 r.until = days_ical(ical_days(r.until));
+        if (rule_cost(p, &r, e->start, x->l_rrule) < 0)
+                return -EINVAL;
+        /* Can libical expand it? For a rule that never happens it looks
+         * for a first date up to the year 20000 (a second of work for
+         * FREQ=MONTHLY;BYDAY=5MO;BYMONTHDAY=1): once the file has an error
+         * it is refused anyway, so no further rule is tried. */
+        if (p->n_errors > 0)
+                return 0;
         icalrecur_iterator *it = icalrecur_iterator_new(r, dtstart);
         if (!it) {
-                parse_error(p, x->l_rrule, "libical cannot expand this RRULE");
+                parse_error(p, x->l_rrule, "libical cannot expand this RRULE (a rule that never happens?)");
                 return -EINVAL;
         }
         icalrecur_iterator_free(it);

@@ -22,7 +22,12 @@
 #define HOLIDAY_MAX_BYTES (4u << 20) /* the file, or the HTTP body */
 #define HOLIDAY_MAX_EVENTS 20000u    /* VEVENTs in one file */
 #define HOLIDAY_MAX_DAYS 366         /* length of one multi-day event */
+#define HOLIDAY_MAX_RULES 500u       /* VEVENTs with an RRULE in one file */
 #define HOLIDAY_MAX_COUNT 10000      /* an RRULE's COUNT */
+/* Rules with COUNT are walked from DTSTART (libical cannot start them
+ * anywhere else): at most this many iterator steps per file, estimated
+ * from the rule before any is taken (about a second of libical's time). */
+#define HOLIDAY_MAX_COUNT_STEPS 300000
 #define HOLIDAY_YEAR_MIN 1970        /* holidays are known in these years only */
 #define HOLIDAY_YEAR_MAX 2199
 

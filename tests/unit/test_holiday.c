@@ -545,6 +545,50 @@ static void test_limits(void **state)
         buf_free(&b);
 }
 
+static void test_rule_costs(void **state)
+{
+        (void)state;
+        /* More recurring events than any holiday calendar has. */
+        Buf b = {0};
+        buf_append(&b, "BEGIN:VCALENDAR\n");
+        for (unsigned i = 0; i <= HOLIDAY_MAX_RULES; i++)
+                buf_printf(&b, "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20260101\nRRULE:FREQ=YEARLY;BYMONTHDAY=%u\nEND:VEVENT\n",
+                           1 + i % 28);
+        buf_append(&b, "END:VCALENDAR\n");
+        Parsed p = parse_text(b.s, b.len);
+        assert_true(p.r < 0);
+        expect_diag(&p.diags, "cal.ics", 4 + 4 * HOLIDAY_MAX_RULES, "more than 500 recurring events");
+        parsed_free(&p);
+        buf_free(&b);
+
+        /* Rules with COUNT are walked from DTSTART: daily ones with a
+         * filter from 1970 cost 84 000 steps each, the fourth is too many.
+         * Plain ones cost their COUNT. */
+        _cleanup_free_ char *text = calendar(
+                "BEGIN:VEVENT\nDTSTART;VALUE=DATE:19700101\nRRULE:FREQ=DAILY;COUNT=9000\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nDTSTART;VALUE=DATE:19700101\nRRULE:FREQ=DAILY;BYDAY=MO;COUNT=10\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nDTSTART;VALUE=DATE:19700101\nRRULE:FREQ=DAILY;BYMONTH=1;COUNT=10\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nDTSTART;VALUE=DATE:19700101\nRRULE:FREQ=DAILY;BYMONTHDAY=1;COUNT=10\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nDTSTART;VALUE=DATE:19700101\nRRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;COUNT=10\nEND:VEVENT\n");
+        p = parse_str(text);
+        assert_true(p.r < 0);
+        expect_diag(&p.diags, "cal.ics", line_of(text, "BYMONTH=2;BYMONTHDAY=29"), "COUNT", "too long");
+        assert_int_equal(p.diags.n_errors, 1);
+        parsed_free(&p);
+
+        /* A rule that never happens is looked for up to the year 20000:
+         * once one is found, the file is refused and no further rule is
+         * tried (one error, not two). */
+        _cleanup_free_ char *never = calendar(
+                "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20260101\nRRULE:FREQ=YEARLY;BYMONTH=2;BYDAY=5MO;BYMONTHDAY=1\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20260102\nRRULE:FREQ=YEARLY;BYMONTH=2;BYDAY=5MO;BYMONTHDAY=1\nEND:VEVENT\n");
+        p = parse_str(never);
+        assert_true(p.r < 0);
+        expect_diag(&p.diags, "cal.ics", line_of(never, "RRULE"), "cannot expand");
+        assert_int_equal(p.diags.n_errors, 1);
+        parsed_free(&p);
+}
+
 /* ------------------------------------------------------------------ */
 /* The URL cache, against a real HTTP server                           */
 
@@ -874,6 +918,7 @@ int main(void)
                 cmocka_unit_test(test_unknown_things_are_warnings),
                 cmocka_unit_test(test_utf8_and_bytes),
                 cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_rule_costs),
         };
         const struct CMUnitTest fetching[] = {
                 cmocka_unit_test(test_local_files),
