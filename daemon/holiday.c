@@ -40,7 +40,7 @@ typedef struct Event {
         bool has_rid;   /* an overridden instance: RECURRENCE-ID */
         int64_t rid;
         struct icalrecurrencetype *rule; /* NULL: no RRULE; rscale owned */
-        int64_t *rdates, *exdates;       /* exdates sorted after reading */
+        int64_t *rdates, *exdates;       /* exdates sorted by events_resolve() */
         size_t n_rdates, a_rdates, n_exdates, a_exdates;
         /* A rule with COUNT cannot start anywhere but DTSTART: its starts
          * are expanded once, in full (to HOLIDAY_YEAR_MAX). */
@@ -192,13 +192,19 @@ typedef struct Open {
         char *text; /* the BEGIN line, for messages */
 } Open;
 
+/* The VCALENDAR and its own properties go to one parser; each component
+ * inside it (VEVENT, VTIMEZONE) to a parser of its own, handed to
+ * child_done as soon as it ends and freed then: libical's tree of a 4 MiB
+ * file would take a hundred megabytes at once. */
 typedef struct Feed {
         Parse *p;
-        icalparser *parser;
+        icalparser *top, *child;
         Open stack[MAX_NESTING];
         size_t depth;
-        icalcomponent **roots;
+        icalcomponent **roots; /* the VCALENDARs, without their children */
         size_t n_roots, a_roots;
+        void (*child_done)(void *userdata, icalcomponent *c);
+        void *userdata;
         bool outside_reported, stop;
 } Feed;
 
@@ -208,12 +214,12 @@ static bool starts_with_word(const char *line, const char *word)
         return strncasecmp(line, word, n) == 0 && (line[n] == ':' || line[n] == ';');
 }
 
-static void feed_marker(Feed *f, unsigned line)
+static void feed_marker(icalparser *parser, unsigned line)
 {
         char marker[64];
         snprintf(marker, sizeof marker, MARKER ":%u", line);
         /* A marker is a plain x-prop: it never completes a component. */
-        icalparser_add_line(f->parser, marker);
+        icalparser_add_line(parser, marker);
 }
 
 /* The component name of a BEGIN or END line, for comparing the two. */
@@ -223,26 +229,48 @@ static const char *component_word(const char *line)
         return colon ? colon + 1 : "";
 }
 
+/* Outside every component only BEGIN:VCALENDAR may come (the first line
+ * of an HTML error page lands here). */
+static bool feed_outside(Feed *f, unsigned line, const char *text)
+{
+        if (starts_with_word(text, "BEGIN") && strcasecmp(component_word(text), "VCALENDAR") == 0)
+                return true;
+        if (!f->outside_reported) {
+                _cleanup_free_ char *q = quote(text);
+                parse_error(f->p, line, "expected BEGIN:VCALENDAR, got %s", q);
+        }
+        f->outside_reported = true;
+        if (f->n_roots == 0)
+                f->stop = true; /* not iCalendar at all */
+        return false;
+}
+
+static void feed_end(Feed *f, unsigned line, const char *text)
+{
+        Open *o = &f->stack[--f->depth];
+        if (strcasecmp(component_word(o->text), component_word(text)) != 0) {
+                _cleanup_free_ char *q = quote(text), *qb = quote(o->text);
+                parse_error(f->p, line, "%s ends %s of line %u", q, qb, o->line);
+        }
+        free(o->text);
+}
+
 static void feed_line(Feed *f, unsigned line, char *text)
 {
-        if (str_is_blank(text))
+        /* A marker in the text itself would lie about lines: drop it (an
+         * x-prop, which nothing reads). */
+        if (str_is_blank(text) || starts_with_word(text, MARKER))
                 return;
-        /* Outside every component only BEGIN may come (the first line of
-         * an HTML error page lands here). */
-        if (f->depth == 0 && !starts_with_word(text, "BEGIN")) {
-                if (!f->outside_reported) {
-                        _cleanup_free_ char *q = quote(text);
-                        parse_error(f->p, line, "expected BEGIN:VCALENDAR, got %s", q);
-                }
-                f->outside_reported = true;
-                if (f->n_roots == 0)
-                        f->stop = true; /* not iCalendar at all */
+        if (f->depth == 0 && !feed_outside(f, line, text))
                 return;
-        }
+        bool begin = starts_with_word(text, "BEGIN");
+        if (f->depth == 1 && begin)
+                f->child = icalparser_new();
+        icalparser *parser = f->depth >= 2 || (f->depth == 1 && begin) ? f->child : f->top;
         if (f->depth > 0)
-                feed_marker(f, line);
-        icalcomponent *done = icalparser_add_line(f->parser, text);
-        icalparser_state state = icalparser_get_state(f->parser);
+                feed_marker(parser, line);
+        icalcomponent *done = icalparser_add_line(parser, text);
+        icalparser_state state = icalparser_get_state(parser);
         if (state == ICALPARSER_BEGIN_COMP) {
                 if (f->depth == MAX_NESTING) {
                         parse_error(f->p, line, "components nested deeper than %d", MAX_NESTING);
@@ -250,20 +278,17 @@ static void feed_line(Feed *f, unsigned line, char *text)
                         return;
                 }
                 f->stack[f->depth++] = (Open){line, xstrdup(text)};
-                feed_marker(f, line);
+                feed_marker(parser, line);
                 return;
         }
         if (!done && state != ICALPARSER_END_COMP)
                 return;
-        if (f->depth > 0) {
-                Open *o = &f->stack[--f->depth];
-                if (strcasecmp(component_word(o->text), component_word(text)) != 0) {
-                        _cleanup_free_ char *q = quote(text), *qb = quote(o->text);
-                        parse_error(f->p, line, "%s ends %s of line %u", q, qb, o->line);
-                }
-                free(o->text);
-        }
-        if (done) {
+        feed_end(f, line, text);
+        if (done && parser == f->child) {
+                f->child_done(f->userdata, done);
+                icalcomponent_free(done);
+                icalparser_free(TAKE_PTR(f->child));
+        } else if (done) {
                 GROW(f->roots, f->n_roots, f->a_roots);
                 f->roots[f->n_roots++] = done;
         }
@@ -276,26 +301,29 @@ static void feed_free(Feed *f)
         for (size_t i = 0; i < f->n_roots; i++)
                 icalcomponent_free(f->roots[i]);
         free(f->roots);
-        if (f->parser)
-                icalparser_free(f->parser);
+        if (f->child)
+                icalparser_free(f->child);
+        if (f->top)
+                icalparser_free(f->top);
 }
 
-/* Every top-level component of the text, or an error. */
-static int feed_text(Feed *f, const char *text, size_t len)
+/* Every VCALENDAR of the text into f->roots, each component inside one to
+ * f->child_done; errors to f->p. */
+static void feed_text(Feed *f, const char *text, size_t len)
 {
         Reader r = {text, text + len, 1, 1};
         /* A UTF-8 byte order mark is no part of the first line. */
         if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
                 r.pos += 3;
-        f->parser = icalparser_new();
-        icalparser_set_gen_data(f->parser, &r);
+        f->top = icalparser_new();
+        icalparser_set_gen_data(f->top, &r);
         icalerrorstate es = icalerror_get_error_state(ICAL_MALFORMEDDATA_ERROR);
         icalerror_set_error_state(ICAL_MALFORMEDDATA_ERROR, ICAL_ERROR_NONFATAL);
         /* icalparser_get_line() reads one piece ahead, to see whether the
          * next line continues this one: the line it returns began where the
          * piece read ahead last time began. */
         unsigned start = 1;
-        for (char *line; !f->stop && (line = icalparser_get_line(f->parser, reader_next));) {
+        for (char *line; !f->stop && (line = icalparser_get_line(f->top, reader_next));) {
                 unsigned here = start;
                 start = r.piece_line;
                 feed_line(f, here, line);
@@ -303,14 +331,13 @@ static int feed_text(Feed *f, const char *text, size_t len)
         }
         icalerror_set_error_state(ICAL_MALFORMEDDATA_ERROR, es);
         if (f->stop)
-                return -EINVAL;
+                return;
         for (size_t i = f->depth; i > 0; i--) {
                 _cleanup_free_ char *q = quote(f->stack[i - 1].text);
                 parse_error(f->p, f->stack[i - 1].line, "%s is never ended (the file is cut short?)", q);
         }
         if (f->n_roots == 0 && f->p->n_errors == 0)
                 parse_error(f->p, 0, "no BEGIN:VCALENDAR: not an iCalendar file");
-        return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -344,16 +371,17 @@ static unsigned component_line(icalcomponent *c)
 /* libical's message, without its advice to the program. */
 static void report_libical_error(Parse *p, unsigned line, icalproperty *prop)
 {
-        _cleanup_free_ char *msg = xstrdup(icalproperty_get_xlicerror(prop) ? icalproperty_get_xlicerror(prop) : "");
-        char *cut = strstr(msg, ". Removing entire property");
-        if (cut)
-                memmove(cut, cut + strlen(". Removing entire property"), strlen(cut + strlen(". Removing entire property")) + 1);
+        static const char advice[] = ". Removing entire property";
+        const char *raw = icalproperty_get_xlicerror(prop) ? icalproperty_get_xlicerror(prop) : "";
+        const char *cut = strstr(raw, advice);
+        _cleanup_free_ char *msg = cut ? xasprintf("%.*s%s", (int)(cut - raw), raw, cut + strlen(advice)) : xstrdup(raw);
         size_t n = strlen(msg);
         while (n > 0 && (msg[n - 1] == ':' || msg[n - 1] == ' '))
                 msg[--n] = '\0';
         icalparameter *type = icalproperty_get_first_parameter(prop, ICAL_XLICERRORTYPE_PARAMETER);
-        /* RFC 5545 section 3.8.8.1: a property a program does not know is
-         * ignored; libical reports every name it does not know. */
+        /* iCalendar admits properties a program does not know (iana-prop
+         * and x-prop, RFC 5545 section 3.8.8); libical reports every name
+         * it does not know as an error. */
         if (type && icalparameter_get_xlicerrortype(type) == ICAL_XLICERRORTYPE_PROPERTYPARSEERROR)
                 parse_warning(p, line, "%s, ignoring it", msg);
         else
@@ -729,8 +757,6 @@ static int event_read(Parse *p, icalcomponent *c, Event *e, Holidays *h)
         struct icaltimetype start = days_ical(e->start);
         if (x.rrule && event_rule(p, e, &x, start) < 0)
                 return -EINVAL;
-        if (e->n_exdates > 1)
-                qsort(e->exdates, e->n_exdates, sizeof(int64_t), day_cmp);
         if (is_observance(x.description)) {
                 h->observances++;
                 return 1;
@@ -747,6 +773,17 @@ static int uid_cmp(const void *a, const void *b)
         return strcmp(x->uid ? x->uid : "", y->uid ? y->uid : "");
 }
 
+/* The first event of a run of equal UIDs that is a series (no
+ * RECURRENCE-ID), in file order, or NULL. */
+static Event *series_of(Event **run, size_t n)
+{
+        Event *m = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!run[i]->has_rid && (!m || run[i] < m))
+                        m = run[i];
+        return m;
+}
+
 /* RFC 5545 section 3.8.4.4: an instance with a RECURRENCE-ID replaces the
  * instance of its series (same UID) that starts on that date: the series
  * loses the date, the instance stands on its own (or is gone if cancelled)
@@ -759,23 +796,15 @@ static void events_resolve(Holidays *h)
         for (size_t i = 0; i < n; i++)
                 byuid[i] = &h->events[i];
         qsort(byuid, n, sizeof(Event *), uid_cmp);
-        for (size_t i = 0; i < n; i++) {
-                Event *o = &h->events[i];
-                if (!o->has_rid || !o->uid)
-                        continue;
-                Event key = {.uid = o->uid}, *kp = &key;
-                Event **hit = bsearch(&kp, byuid, n, sizeof(Event *), uid_cmp);
-                if (!hit)
-                        continue;
-                /* bsearch lands on any of the equal UIDs: walk them all. */
-                while (hit > byuid && uid_cmp(hit - 1, &kp) == 0)
-                        hit--;
-                for (; hit < byuid + n && uid_cmp(hit, &kp) == 0; hit++) {
-                        Event *m = *hit;
-                        if (m->has_rid)
+        for (size_t i = 0, j; i < n; i = j) {
+                for (j = i + 1; j < n && uid_cmp(&byuid[i], &byuid[j]) == 0;)
+                        j++;
+                Event *m = byuid[i]->uid ? series_of(byuid + i, j - i) : NULL;
+                for (size_t k = i; m && k < j; k++) {
+                        Event *o = byuid[k];
+                        if (!o->has_rid)
                                 continue;
-                        if (m->cancelled)
-                                o->cancelled = true;
+                        o->cancelled |= m->cancelled;
                         if (!o->named && m->named) {
                                 /* What clients show for an instance that
                                  * only moves the date. */
@@ -784,9 +813,12 @@ static void events_resolve(Holidays *h)
                                 o->named = true;
                         }
                         add_day(&m->exdates, &m->n_exdates, &m->a_exdates, o->rid);
-                        qsort(m->exdates, m->n_exdates, sizeof(int64_t), day_cmp);
                 }
         }
+        /* Once, after every override is in: expansion looks them up. */
+        for (size_t i = 0; i < n; i++)
+                if (h->events[i].n_exdates > 1)
+                        qsort(h->events[i].exdates, h->events[i].n_exdates, sizeof(int64_t), day_cmp);
         size_t kept = 0;
         for (size_t i = 0; i < n; i++) {
                 if (h->events[i].cancelled)
@@ -816,28 +848,36 @@ static void calendar_name(Holidays *h, icalcomponent *cal)
         }
 }
 
-static void calendar_read(Parse *p, Holidays *h, icalcomponent *cal, size_t *alloc)
+typedef struct Read {
+        Parse *p;
+        Holidays *h;
+        size_t alloc;
+        bool too_many;
+} Read;
+
+/* A component inside a VCALENDAR, as soon as it ends: its errors, and if
+ * it is a VEVENT without any, the event. */
+static void calendar_child(void *userdata, icalcomponent *c)
 {
-        if (icalcomponent_isa(cal) != ICAL_VCALENDAR_COMPONENT) {
-                parse_error(p, component_line(cal), "expected BEGIN:VCALENDAR, got BEGIN:%s",
-                            icalcomponent_kind_to_string(icalcomponent_isa(cal)));
+        Read *rd = userdata;
+        Holidays *h = rd->h;
+        size_t errors = rd->p->n_errors;
+        report_errors(rd->p, c);
+        if (icalcomponent_isa(c) != ICAL_VEVENT_COMPONENT || rd->p->n_errors > errors)
+                return;
+        if (h->n_events >= HOLIDAY_MAX_EVENTS) {
+                if (!rd->too_many)
+                        parse_error(rd->p, component_line(c), "more than %u events: not a holiday calendar", HOLIDAY_MAX_EVENTS);
+                rd->too_many = true;
                 return;
         }
-        calendar_name(h, cal);
-        for (icalcomponent *c = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT); c;
-             c = icalcomponent_get_next_component(cal, ICAL_VEVENT_COMPONENT)) {
-                if (h->n_events >= HOLIDAY_MAX_EVENTS) {
-                        parse_error(p, component_line(c), "more than %u events: not a holiday calendar", HOLIDAY_MAX_EVENTS);
-                        return;
-                }
-                GROW(h->events, h->n_events, *alloc);
-                Event *e = &h->events[h->n_events];
-                *e = (Event){0};
-                if (event_read(p, c, e, h) == 0)
-                        h->n_events++;
-                else
-                        event_free(e);
-        }
+        GROW(h->events, h->n_events, rd->alloc);
+        Event *e = &h->events[h->n_events];
+        *e = (Event){0};
+        if (event_read(rd->p, c, e, h) == 0)
+                h->n_events++;
+        else
+                event_free(e);
 }
 
 int holiday_parse(const char *text, size_t len, const char *label, Holidays **ret, Diags *diags)
@@ -848,13 +888,13 @@ int holiday_parse(const char *text, size_t len, const char *label, Holidays **re
         if (r < 0)
                 return -EINVAL;
         _cleanup_(holiday_freep) Holidays *h = xcalloc(1, sizeof(Holidays));
-        Feed f = {.p = &p};
+        Read rd = {.p = &p, .h = h};
+        Feed f = {.p = &p, .child_done = calendar_child, .userdata = &rd};
         feed_text(&f, text, len);
-        size_t alloc = 0;
-        for (size_t i = 0; i < f.n_roots; i++)
+        for (size_t i = 0; i < f.n_roots; i++) {
                 report_errors(&p, f.roots[i]);
-        for (size_t i = 0; i < f.n_roots && p.n_errors == 0; i++)
-                calendar_read(&p, h, f.roots[i], &alloc);
+                calendar_name(h, f.roots[i]);
+        }
         feed_free(&f);
         if (p.n_timed > 10)
                 parse_warning(&p, 0, "%zu more events with a time of day ignored", p.n_timed - 10);
@@ -871,32 +911,9 @@ int holiday_parse(const char *text, size_t len, const char *label, Holidays **re
 /* ------------------------------------------------------------------ */
 /* Expansion, one year at a time                                       */
 
-typedef struct Hit {
-        int64_t day;
-        size_t event;
-} Hit;
-
-typedef struct Hits {
-        Hit *v;
-        size_t n, alloc;
-} Hits;
-
 static bool is_excluded(const Event *e, int64_t day)
 {
         return e->n_exdates && bsearch(&day, e->exdates, e->n_exdates, sizeof(int64_t), day_cmp);
-}
-
-/* Every date of an occurrence that starts on `start`, within [from, to]. */
-static void hits_add(Hits *hits, const Event *e, size_t index, int64_t start, int64_t from, int64_t to)
-{
-        if (is_excluded(e, start))
-                return;
-        for (int64_t d = start; d < start + e->days; d++) {
-                if (d < from || d > to)
-                        continue;
-                GROW(hits->v, hits->n, hits->alloc);
-                hits->v[hits->n++] = (Hit){d, index};
-        }
 }
 
 /* Calls add(start) for each start of the rule in [from, to], at most
@@ -956,43 +973,43 @@ static void event_starts(Event *e, int64_t from, int64_t to, int64_t **v, size_t
                         add_day(v, n, alloc, e->counted[i]);
 }
 
-static int hit_cmp(const void *a, const void *b)
+/* The holidays of one date: the first few distinct names, in file order. */
+#define NAMES_PER_DATE 3
+typedef struct Slot {
+        size_t event[NAMES_PER_DATE];
+        unsigned n;
+        bool more; /* names beyond those */
+} Slot;
+
+static void slot_add(Slot *s, const Holidays *h, size_t event)
 {
-        const Hit *x = a, *y = b;
-        if (x->day != y->day)
-                return x->day < y->day ? -1 : 1;
-        return (x->event > y->event) - (x->event < y->event);
+        for (unsigned i = 0; i < s->n; i++)
+                if (streq(h->events[s->event[i]].name, h->events[event].name))
+                        return;
+        if (s->n < NAMES_PER_DATE)
+                s->event[s->n++] = event;
+        else
+                s->more = true;
 }
 
-static const char *year_name(Year *y, const Holidays *h, const Hit *v, size_t n)
+static const char *slot_name(Year *y, const Holidays *h, const Slot *s)
 {
-        const char *first = h->events[v[0].event].name;
+        if (s->n == 1 && !s->more)
+                return h->events[s->event[0]].name;
         Buf b = {0};
-        buf_append(&b, first);
-        bool several = false;
-        for (size_t i = 1; i < n; i++) {
-                const char *name = h->events[v[i].event].name;
-                bool seen = false;
-                for (size_t j = 0; j < i && !seen; j++)
-                        seen = streq(h->events[v[j].event].name, name);
-                if (seen)
-                        continue;
-                buf_printf(&b, " / %s", name);
-                several = true;
-        }
-        if (!several) {
-                buf_free(&b);
-                return first;
-        }
+        for (unsigned i = 0; i < s->n; i++)
+                buf_printf(&b, "%s%s", i ? " / " : "", h->events[s->event[i]].name);
+        if (s->more)
+                buf_append(&b, " / …");
         y->joined = xrealloc(y->joined, (y->n_joined + 1) * sizeof(char *));
         return y->joined[y->n_joined++] = buf_steal(&b);
 }
 
 static Year *year_expand(const Holidays *h, int year)
 {
-        Year *y = xcalloc(1, sizeof(Year));
         int64_t first = date_to_days((Date){year, 1, 1}), last = date_to_days((Date){year, 12, 31});
-        Hits hits = {0};
+        size_t n_days = (size_t)(last - first + 1);
+        _cleanup_free_ Slot *slots = xcalloc(n_days, sizeof(Slot));
         _cleanup_free_ int64_t *starts = NULL;
         size_t a = 0;
         for (size_t i = 0; i < h->n_events; i++) {
@@ -1000,18 +1017,20 @@ static Year *year_expand(const Holidays *h, int year)
                 size_t n = 0;
                 /* Occurrences that began up to days - 1 earlier reach in. */
                 event_starts(e, first - (e->days - 1), last, &starts, &n, &a);
-                for (size_t k = 0; k < n; k++)
-                        hits_add(&hits, e, i, starts[k], first, last);
+                for (size_t k = 0; k < n; k++) {
+                        if (is_excluded(e, starts[k]))
+                                continue;
+                        int64_t from = starts[k] > first ? starts[k] : first;
+                        int64_t to = starts[k] + e->days - 1 < last ? starts[k] + e->days - 1 : last;
+                        for (int64_t d = from; d <= to; d++)
+                                slot_add(&slots[d - first], h, i);
+                }
         }
-        if (hits.n > 1)
-                qsort(hits.v, hits.n, sizeof(Hit), hit_cmp);
-        y->dates = xcalloc(hits.n ? hits.n : 1, sizeof(HolidayDate));
-        for (size_t i = 0, j; i < hits.n; i = j) {
-                for (j = i + 1; j < hits.n && hits.v[j].day == hits.v[i].day;)
-                        j++;
-                y->dates[y->n++] = (HolidayDate){date_from_days(hits.v[i].day), year_name(y, h, hits.v + i, j - i)};
-        }
-        free(hits.v);
+        Year *y = xcalloc(1, sizeof(Year));
+        y->dates = xcalloc(n_days, sizeof(HolidayDate));
+        for (size_t d = 0; d < n_days; d++)
+                if (slots[d].n > 0)
+                        y->dates[y->n++] = (HolidayDate){date_from_days(first + (int64_t)d), slot_name(y, h, &slots[d])};
         return y;
 }
 

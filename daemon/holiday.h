@@ -50,7 +50,7 @@ static inline void holiday_freep(Holidays **h) { holiday_free(*h); }
 
 /* The holiday's SUMMARY on calendar date d, or NULL when d is no holiday
  * (or outside HOLIDAY_YEAR_MIN..HOLIDAY_YEAR_MAX). Several holidays on one
- * date are joined with " / ". Recurring events are expanded once per year
+ * date are joined with " / " (three at most, then " / …"). Recurring events are expanded once per year
  * asked, on first use, so repeated queries cost a binary search; the
  * returned string lives as long as h. Not thread-safe (the expansion is
  * cached inside h). */

@@ -359,6 +359,15 @@ static void test_details(void **state)
                  * DATE-TIME (both seen in the wild). */
                 "BEGIN:VEVENT\nUID:e\nSUMMARY:Bridge day\nDTSTART;VALUE=DATE:20270104\n"
                 "RRULE:FREQ=DAILY;UNTIL=20270106T230000Z\nEXDATE:20270105T000000Z\nEND:VEVENT\n"
+                /* Five holidays on one date: three names, then "…"; the
+                 * same name twice is said once. */
+                "BEGIN:VEVENT\nSUMMARY:A\nDTSTART;VALUE=DATE:20270401\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nSUMMARY:B\nDTSTART;VALUE=DATE:20270401\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nSUMMARY:A\nDTSTART;VALUE=DATE:20270401\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nSUMMARY:C\nDTSTART;VALUE=DATE:20270401\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nSUMMARY:D\nDTSTART;VALUE=DATE:20270401\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nSUMMARY:A\nDTSTART;VALUE=DATE:20270402\nEND:VEVENT\n"
+                "BEGIN:VEVENT\nSUMMARY:A\nDTSTART;VALUE=DATE:20270402\nEND:VEVENT\n"
                 /* DTEND = DTSTART: one day, with a warning. */
                 "BEGIN:VEVENT\nUID:f\nSUMMARY:Zero\nDTSTART;VALUE=DATE:20270301\nDTEND;VALUE=DATE:20270301\nEND:VEVENT\n");
         Parsed p = parse_str(text);
@@ -372,6 +381,8 @@ static void test_details(void **state)
         assert_holiday(p.h, 2027, 1, 6, "Bridge day");
         assert_no_holiday(p.h, 2027, 1, 7);
         assert_holiday(p.h, 2027, 3, 1, "Zero");
+        assert_holiday(p.h, 2027, 4, 1, "A / B / C / …");
+        assert_holiday(p.h, 2027, 4, 2, "A");
         assert_no_holiday(p.h, 2027, 3, 2);
         expect_diag(&p.diags, "cal.ics", line_of(text, "DTEND;VALUE=DATE:20270301"), "one day");
         parsed_free(&p);
@@ -410,6 +421,8 @@ static void test_errors_at_lines(void **state)
                 {"DTSTART;VALUE=DATE:20261224\r\nDTEND;VALUE=DAT:20261226\r\n", "DTEND", "Invalid VALUE type"},
                 {"DTSTART;VALUE=DATE:20261224\r\nRRULE:FREQ=YEARLY;BYMONTHDAY=ab\r\n", "RRULE", "RECUR"},
                 {"SUMMARY:no start\r\n", "BEGIN:VEVENT", "without DTSTART"},
+                /* Our own line marker, in the file, changes nothing. */
+                {"X-TANDEM-LINE:1\r\nDTSTART;VALUE=DATE:2026131\r\n", "DTSTART", "Can't parse as DATE"},
                 {"DTSTART;VALUE=DATE:20261224\r\nDTEND;VALUE=DATE:20261220\r\n", "DTEND", "before DTSTART"},
                 {"DTSTART;VALUE=DATE:20261224\r\nDTEND;VALUE=DATE:20261226\r\nDURATION:P1D\r\n", "DURATION", "DTEND and DURATION"},
                 {"DTSTART;VALUE=DATE:20261224\r\nDURATION:PT12H\r\n", "DURATION", "whole days"},
@@ -464,8 +477,8 @@ static void test_structure_errors(void **state)
 static void test_unknown_things_are_warnings(void **state)
 {
         (void)state;
-        /* RFC 5545 section 3.8.8: properties and parameters a program
-         * does not know are ignored, and so are components. */
+        /* Properties (RFC 5545 section 3.8.8), parameters and components
+         * that libical does not know are ignored. */
         _cleanup_free_ char *text = calendar(
                 "BEGIN:VEVENT\nUID:a\nSUMMARY;X-FOO=bar;LANGUAGE=en:Labour Day\nCONFERENCE-ROOM:12\n"
                 "DTSTART;VALUE=DATE:20260501\nX-GOOGLE-THING:whatever\nBEGIN:X-WIDGET\nFOO:1\nEND:X-WIDGET\nEND:VEVENT\n"
