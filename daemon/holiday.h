@@ -50,10 +50,10 @@ static inline void holiday_freep(Holidays **h) { holiday_free(*h); }
 
 /* The holiday's SUMMARY on calendar date d, or NULL when d is no holiday
  * (or outside HOLIDAY_YEAR_MIN..HOLIDAY_YEAR_MAX). Several holidays on one
- * date are joined with " / " (three at most, then " / …"). Recurring events are expanded once per year
- * asked, on first use, so repeated queries cost a binary search; the
- * returned string lives as long as h. Not thread-safe (the expansion is
- * cached inside h). */
+ * date are joined with " / " (three at most, then " / …"). Recurring events
+ * are expanded once per year asked, on first use, so repeated queries cost
+ * a binary search; the returned string lives as long as h. Not thread-safe
+ * (the expansion is cached inside h). */
 const char *holiday_name(const Holidays *h, Date d);
 
 typedef struct HolidayDate {
@@ -91,7 +91,8 @@ int holiday_cache_info(const char *url, const char *state_dir, HolidayCacheInfo 
 /* One refresh of a URL source. holiday_fetch_prepare() returns an easy
  * handle configured for a conditional GET (If-None-Match/If-Modified-Since
  * from the cache, http/https only, at most 5 redirects, the body bounded by
- * HOLIDAY_MAX_BYTES), owned by *ret; add it to a multi handle, and when it
+ * HOLIDAY_MAX_BYTES, a 30 s timeout that the caller may set again with
+ * CURLOPT_TIMEOUT_MS), owned by *ret; add it to a multi handle, and when it
  * completes remove it from there and call holiday_fetch_finish() with its
  * result. finish updates the cache — 200: the body must parse without
  * errors, then replaces the copy atomically; 304: the copy stays and the
