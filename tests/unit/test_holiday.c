@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -622,6 +623,8 @@ static void server_start(void)
         server.pid = fork();
         assert_true(server.pid >= 0);
         if (server.pid == 0) {
+                /* A test that crashes takes its server with it. */
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
                 dup2(out[1], 1);
                 close(out[0]);
                 close(out[1]);
