@@ -10,6 +10,7 @@
 #include <math.h>
 #include <strings.h>
 
+#include "curlloop.h"
 #include "log.h"
 #include "util.h"
 #include "version.h"
@@ -53,8 +54,7 @@ typedef struct Job {
 
 struct Delivery {
         sd_event *event;
-        CURLM *multi;
-        sd_event_source *curl_timer;
+        CurlLoop *curl;
         ClockTimer *wake;
         Job *jobs; /* queued and in flight */
         Endpoint **endpoints;
@@ -140,71 +140,6 @@ DeliverVerdict deliver_judge(int http_status, int attempts, int64_t retry_after_
         return (DeliverVerdict){DELIVER_VERDICT_RETRY, at};
 }
 
-/* ---- libcurl <-> sd-event ---------------------------------------- */
-
-static void check_finished(Delivery *d);
-
-static int on_socket_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-        Delivery *d = userdata;
-        int flags = 0, running;
-        (void)s;
-        if (revents & (EPOLLIN | EPOLLHUP))
-                flags |= CURL_CSELECT_IN;
-        if (revents & EPOLLOUT)
-                flags |= CURL_CSELECT_OUT;
-        if (revents & EPOLLERR)
-                flags |= CURL_CSELECT_ERR;
-        curl_multi_socket_action(d->multi, fd, flags, &running);
-        check_finished(d);
-        return 0;
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-        Delivery *d = userp;
-        sd_event_source *src = socketp;
-        (void)easy;
-        if (what == CURL_POLL_REMOVE) {
-                if (src) {
-                        sd_event_source_disable_unref(src);
-                        curl_multi_assign(d->multi, fd, NULL);
-                }
-                return 0;
-        }
-        uint32_t events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-        if (src)
-                return sd_event_source_set_io_events(src, events) < 0 ? -1 : 0;
-        if (sd_event_add_io(d->event, &src, fd, events, on_socket_event, d) < 0)
-                return -1;
-        sd_event_source_set_description(src, "curl-socket");
-        curl_multi_assign(d->multi, fd, src);
-        return 0;
-}
-
-static int on_curl_timer_event(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        Delivery *d = userdata;
-        int running;
-        (void)s, (void)usec;
-        curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        check_finished(d);
-        return 0;
-}
-
-/* libcurl's own timeouts run on real (monotonic) time. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-        Delivery *d = userp;
-        (void)multi;
-        if (timeout_ms < 0)
-                return sd_event_source_set_enabled(d->curl_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-        uint64_t now;
-        sd_event_now(d->event, CLOCK_MONOTONIC, &now);
-        sd_event_source_set_time(d->curl_timer, now + (uint64_t)timeout_ms * 1000);
-        return sd_event_source_set_enabled(d->curl_timer, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
-}
-
 /* ---- jobs --------------------------------------------------------- */
 
 static Endpoint *endpoint_get(Delivery *d, const char *url)
@@ -235,7 +170,7 @@ static void job_release(Job *job)
 {
         if (!job->easy)
                 return;
-        curl_multi_remove_handle(job->owner->multi, job->easy);
+        curlloop_remove(job->owner->curl, job->easy);
         curl_easy_cleanup(job->easy);
         job->easy = NULL;
         curl_slist_free_all(job->headers);
@@ -342,7 +277,7 @@ static int job_start(Delivery *d, Job *job)
         curl_easy_setopt(e, CURLOPT_HEADERDATA, job);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, job->errbuf);
         curl_easy_setopt(e, CURLOPT_PRIVATE, job);
-        if (curl_multi_add_handle(d->multi, e) != CURLM_OK) {
+        if (curlloop_add(d->curl, e) < 0) {
                 curl_easy_cleanup(e);
                 job->easy = NULL;
                 curl_slist_free_all(job->headers);
@@ -433,16 +368,18 @@ static void pass_end(Delivery *d)
                 d->pass_end(d->gate_userdata);
 }
 
-static void check_finished(Delivery *d)
+static void on_transfer(CURL *easy, CURLcode result, void *userdata)
 {
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(d->multi, &left)))
-                if (m->msg == CURLMSG_DONE) {
-                        Job *job;
-                        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&job);
-                        job_completed(d, job, m->data.result);
-                }
+        Delivery *d = userdata;
+        Job *job;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&job);
+        job_completed(d, job, result);
+}
+
+/* After the transfers that finished: the next jobs, one write. */
+static void after_transfers(void *userdata)
+{
+        Delivery *d = userdata;
         dispatch(d);
         pass_end(d);
 }
@@ -609,27 +546,14 @@ void deliver_shutdown(Delivery *d, uint64_t timeout_usec, void (*done)(void *use
 
 int deliver_new(sd_event *e, Delivery **ret)
 {
-        static bool curl_ready;
-        if (!curl_ready) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return -EIO;
-                curl_ready = true;
-        }
         Delivery *d = xcalloc(1, sizeof(Delivery));
         d->event = sd_event_ref(e);
         d->seed = (unsigned)(getpid() ^ time(NULL));
-        d->multi = curl_multi_init();
-        if (!d->multi || sd_event_add_time(e, &d->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_curl_timer_event, d) < 0 ||
+        if (curlloop_new(e, on_transfer, after_transfers, d, &d->curl) < 0 ||
             clock_timer_new(e, "deliver-wake", on_wake, d, &d->wake) < 0) {
                 deliver_free(d);
                 return -ENOMEM;
         }
-        sd_event_source_set_description(d->curl_timer, "curl-timer");
-        sd_event_source_set_enabled(d->curl_timer, SD_EVENT_OFF);
-        curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-        curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
-        curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-        curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
         *ret = d;
         return 0;
 }
@@ -648,9 +572,7 @@ Delivery *deliver_free(Delivery *d)
                 free(d->endpoints[i]);
         }
         free(d->endpoints);
-        if (d->multi)
-                curl_multi_cleanup(d->multi);
-        sd_event_source_disable_unref(d->curl_timer);
+        curlloop_free(d->curl);
         clock_timer_free(d->wake);
         sd_event_source_disable_unref(d->stop_timer);
         sd_event_unref(d->event);

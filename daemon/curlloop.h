@@ -1,0 +1,21 @@
+/* curlloop.h — a libcurl multi handle driven by the sd-event loop: its
+ * sockets become io sources, its timeout a (real, monotonic) timer, and a
+ * finished transfer a call to done(). Nothing blocks the loop. Delivery
+ * posts webhooks through one; the holiday refresh fetches through another. */
+#pragma once
+
+#include <curl/curl.h>
+#include <systemd/sd-event.h>
+
+typedef struct CurlLoop CurlLoop;
+
+/* done(easy, result, userdata) runs once per finished transfer, after
+ * the handle has left the multi handle; the caller owns easy again. After
+ * each batch of them, idle(userdata) runs (may be NULL). */
+int curlloop_new(sd_event *e, void (*done)(CURL *easy, CURLcode result, void *userdata), void (*idle)(void *userdata),
+                 void *userdata, CurlLoop **ret);
+CurlLoop *curlloop_free(CurlLoop *l);
+/* Starts a transfer; -EIO if libcurl refuses it (nothing is left behind). */
+int curlloop_add(CurlLoop *l, CURL *easy);
+/* Abandons a transfer in flight; the handle is the caller's again. */
+void curlloop_remove(CurlLoop *l, CURL *easy);
