@@ -50,7 +50,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DEBIAN_PYTHON = "/usr/bin/python3"
 
 INSTALL_HINT = ("install the interop test's tools: scripts/install-deps --test "
-                "(apt-get install python3-icalendar python3-recurring-ical-events nodejs npm; "
+                "(apt-get install python3-icalendar python3-recurring-ical-events python3-vobject "
+                "php-cli php-sabre-vobject nodejs npm; "
                 "npm ci --prefix tests/interop)")
 
 try:
@@ -590,9 +591,9 @@ def feed_expectations(by_uid, cfg):
 # --------------------------------------------------------------------------
 # Running things
 
-def run(cmd, what, stdin=None):
+def run(cmd, what, stdin=None, env=None):
     try:
-        p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=120)
+        p = subprocess.run(cmd, input=stdin, capture_output=True, timeout=120, env=env)
     except FileNotFoundError as e:
         raise Failure("{}: {} — {}".format(what, e, INSTALL_HINT))
     if p.returncode != 0:
@@ -601,17 +602,38 @@ def run(cmd, what, stdin=None):
     return p.stdout
 
 
+# The independent engines, each a program printing the occurrences of a
+# feed as JSON (see expand_*.py, *.mjs, *.php). Run in UTC: rrule.js returns
+# dates in the process's zone, and none should depend on the machine's.
+ENGINE_ENV = dict(os.environ, TZ="UTC")
+
+
+def engine_commands(ics, frm, to):
+    args = [ics, frm, to]
+    return [("python", [DEBIAN_PYTHON, os.path.join(HERE, "expand_python.py")] + args),
+            ("icaljs", ["node", os.path.join(HERE, "expand_icaljs.mjs")] + args),
+            ("vobject", [DEBIAN_PYTHON, os.path.join(HERE, "expand_vobject.py")] + args),
+            ("sabre", ["php", os.path.join(HERE, "expand_sabre.php")] + args),
+            ("rrule", ["node", os.path.join(HERE, "expand_rrule.mjs")] + args)]
+
+
 def preflight():
     if not os.path.exists(DEBIAN_PYTHON):
         raise Failure("{} is missing — {}".format(DEBIAN_PYTHON, INSTALL_HINT))
-    probe = subprocess.run([DEBIAN_PYTHON, "-c", "import icalendar, recurring_ical_events"], capture_output=True)
+    probe = subprocess.run([DEBIAN_PYTHON, "-c", "import icalendar, recurring_ical_events, vobject"], capture_output=True)
     if probe.returncode != 0:
-        raise Failure("{} cannot import icalendar / recurring_ical_events ({}) — {}".format(
+        raise Failure("{} cannot import icalendar / recurring_ical_events / vobject ({}) — {}".format(
             DEBIAN_PYTHON, probe.stderr.decode().strip().splitlines()[-1:], INSTALL_HINT))
     if not shutil.which("node"):
         raise Failure("node is not installed — {}".format(INSTALL_HINT))
-    if not os.path.exists(os.path.join(HERE, "node_modules", "ical.js", "package.json")):
-        raise Failure("ical.js is not installed in {}/node_modules — run: npm ci --prefix tests/interop".format(HERE))
+    for module in ("ical.js", "rrule"):
+        if not os.path.exists(os.path.join(HERE, "node_modules", module, "package.json")):
+            raise Failure("{} is not installed in {}/node_modules — run: npm ci --prefix tests/interop".format(module, HERE))
+    if not shutil.which("php"):
+        raise Failure("php is not installed — {}".format(INSTALL_HINT))
+    probe = subprocess.run(["php", "-r", "exit(@include_once('Sabre/VObject/includes.php') ? 0 : 1);"], capture_output=True)
+    if probe.returncode != 0:
+        raise Failure("php cannot load Sabre/VObject — {}".format(INSTALL_HINT))
 
 
 def occurrence_keys(items, what):

@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""Expands an iCalendar feed with Debian's python3-vobject the way the
+Radicale CalDAV server does, independently of tandem and libical.
+
+    /usr/bin/python3 expand_vobject.py FEED.ics FROM TO
+
+FROM and TO are RFC 3339 instants ("2026-01-01T00:00:00Z"). Prints a JSON
+array of the occurrences that START in [FROM, TO), in the shape of
+`tandem preview --json` reduced to what the feed carries:
+
+    {"meeting": "<UID before the @>", "uid": UID,
+     "start": "<UTC, RFC 3339 with Z>", "end": "<UTC>"}
+
+sorted by (start, meeting).
+
+vobject resolves a TZID through the feed's own VTIMEZONE (its
+TimezoneComponent builds a tzinfo from it), and expands with
+`getrruleset(addRDate=True)`, a dateutil rruleset of RRULE, RDATE and
+EXDATE. What to make of RECURRENCE-ID overrides and of DTEND is the
+application's choice; this follows Radicale's visit_time_ranges()
+(radicale/item/filter.py, used for its time-range queries and expand
+reports): an override's RECURRENCE-ID value is removed from the master's
+rruleset by Python equality (`dtstart not in ignore`), the override lists
+its own DTSTART, and an occurrence ends at start + (DTEND - DTSTART),
+computed with aware datetimes (that is, in wall-clock time when both are in
+the same zone).
+"""
+import datetime
+import json
+import sys
+
+try:
+    import vobject
+except ImportError as e:  # fail loudly: a skipped interop test proves nothing
+    sys.exit("expand_vobject.py: {}: install Debian's python3-vobject (apt-get install python3-vobject, "
+             "or scripts/install-deps --test) and run this with /usr/bin/python3".format(e))
+
+UTC = datetime.timezone.utc
+# As in the other expanders: a margin around the window, and the UTC start
+# alone decides what is listed.
+MARGIN = datetime.timedelta(days=3)
+
+
+def parse_instant(s):
+    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def rfc3339(t):
+    if not isinstance(t, datetime.datetime) or t.tzinfo is None:
+        raise SystemExit("expand_vobject.py: expected a zoned date-time, got {!r}".format(t))
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def starts(ev, ignore, stop):
+    """Radicale's getrruleset(): the rruleset's instances, less the
+    RECURRENCE-IDs of the overrides; just DTSTART without a rule."""
+    if not ev.rruleset:
+        yield ev.dtstart.value
+        return
+    for t in ev.getrruleset(addRDate=True):
+        if t.astimezone(UTC) >= stop:
+            return
+        if t not in ignore:
+            yield t
+
+
+def expand(data, start, stop):
+    cal = vobject.readOne(data)
+    by_uid = {}
+    for ev in cal.contents.get("vevent", []):
+        by_uid.setdefault(ev.uid.value, []).append(ev)
+    out = []
+    for uid, events in by_uid.items():
+        ignore = [e.recurrence_id.value for e in events if hasattr(e, "recurrence_id")]
+        for ev in events:
+            dtstart = ev.dtstart.value
+            if hasattr(ev, "dtend"):
+                duration = ev.dtend.value - dtstart
+            else:
+                duration = ev.duration.value
+            own = [] if hasattr(ev, "recurrence_id") else ignore
+            for t in starts(ev, own, stop + MARGIN):
+                if not start <= t.astimezone(UTC) < stop:
+                    continue
+                out.append({"meeting": uid.split("@", 1)[0], "uid": uid,
+                            "start": rfc3339(t), "end": rfc3339(t + duration)})
+    out.sort(key=lambda o: (o["start"], o["meeting"]))
+    return out
+
+
+def main(argv):
+    if len(argv) != 4:
+        sys.exit("usage: expand_vobject.py FEED.ics FROM TO")
+    with open(argv[1], encoding="utf-8") as f:
+        data = f.read()
+    occ = expand(data, parse_instant(argv[2]), parse_instant(argv[3]))
+    sys.stdout.write("[\n" + ",\n".join(" " + json.dumps(o) for o in occ) + ("\n" if occ else "") + "]\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
