@@ -87,6 +87,7 @@ typedef struct Config {
         char *path;
         icaltimezone *zone;
         char *calendar_name, *domain, *state_dir, *feed_dir, *listen, *public_url, *feed_token;
+        int64_t feed_horizon; /* seconds: how far ahead DST-edge occurrences are published apart */
         Department *departments;
         size_t n_departments;
         Meeting *meetings;

@@ -26,7 +26,7 @@ static Built build_text(const char *text)
         b.l = load_text(text);
         if (b.l.r != 0)
                 fail_msg("config_load = %d:\n%s", b.l.r, b.l.text);
-        b.r = schedule_new(b.l.config, &b.s, &b.diags);
+        b.r = schedule_new(b.l.config, TEST_NOW, &b.s, &b.diags);
         b.text = diags_text(&b.diags);
         return b;
 }
@@ -458,10 +458,15 @@ static void test_dst_new_york(void **state)
         assert_string_equal(tzid, "America/New_York");
         built_free(&b);
 
-        /* ...also as the very first occurrence (DTSTART itself) */
+        /* ...also as the very first occurrence: published apart, in UTC,
+         * and DTSTART is the first occurrence whose time exists once */
         b = build("day = sunday\ntime = 02:30\ntimezone = America/New_York\nstart = 2026-03-08\n");
         EXPECT_STARTS(&b, Y2026, utc(2026, 3, 16, 0, 0), 3600, utc(2026, 3, 8, 7, 30), utc(2026, 3, 15, 6, 30));
-        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 3, 8, 7, 30));
+        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 3, 15, 6, 30));
+        /* (and 02:30 EST on 2026-11-01, hours after the clocks went back) */
+        assert_int_equal(b.s->n_exceptions[0], 2);
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 3, 8, 7, 30));
+        assert_instant(schedule_first_start(b.s->exceptions[0][1]), utc(2026, 11, 1, 7, 30));
         built_free(&b);
 
         /* 01:30 happens twice on 2026-11-01: the first, EDT = 05:30Z */
@@ -470,7 +475,9 @@ static void test_dst_new_york(void **state)
                       utc(2026, 11, 8, 6, 30));
         built_free(&b);
         b = build("day = sunday\ntime = 01:30\ntimezone = America/New_York\nstart = 2026-11-01\n");
-        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 11, 1, 5, 30));
+        EXPECT_STARTS(&b, Y2026, utc(2026, 11, 9, 0, 0), 3600, utc(2026, 11, 1, 5, 30), utc(2026, 11, 8, 6, 30));
+        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 11, 8, 6, 30));
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 11, 1, 5, 30));
         built_free(&b);
 }
 
