@@ -34,8 +34,7 @@ int64_t schedule_first_start(icalcomponent *vevent)
 }
 
 /* RFC 5545 section 3.8.5.1: EXDATE removes the occurrences that start at
- * its instants. Compared as instants, since tandem writes an EXDATE at a
- * DST edge in both the TZID and the UTC form. */
+ * its instants (in whatever form it is written). */
 static bool is_exdate(icalcomponent *vevent, int64_t start)
 {
         for (icalproperty *p = icalcomponent_get_first_property(vevent, ICAL_EXDATE_PROPERTY); p;
@@ -352,16 +351,13 @@ static bool is_skip_date(const Meeting *m, Date d)
         return false;
 }
 
-/* EXDATE at wall time w in the meeting's zone; with utc_too, also at the
- * same instant in UTC. */
-static void add_exdate(icalcomponent *ev, const Meeting *m, Wall w, bool utc_too)
+/* EXDATE in the TZID form, as DTSTART: engines match an EXDATE by reading
+ * it as they read the rule's occurrences, also at a DST edge. (Not also in
+ * UTC: an EXDATE that matches no occurrence as ical.js reads it makes
+ * ical.js miss the EXDATE after it.) */
+static void add_exdate(icalcomponent *ev, const Meeting *m, Wall w)
 {
         icalcomponent_add_property(ev, datetime_prop(icalproperty_new_exdate(ical_in_zone(w, m->zone)), m->zone));
-        if (utc_too) {
-                icaltimezone *utc = icaltimezone_get_utc_timezone();
-                Wall u = wall_from_seconds(tz_wall_to_instant(m->zone, w));
-                icalcomponent_add_property(ev, icalproperty_new_exdate(ical_in_zone(u, utc)));
-        }
 }
 
 /* ------------------------------------------------------------------ */
@@ -604,15 +600,11 @@ static icalcomponent *build_event(Build *b)
         icalcomponent_add_property(ev, icalproperty_new_rrule(r));
         for (size_t i = 0; i < m->n_skip; i++) {
                 Wall x = {m->skip[i], m->hour, m->minute, 0};
-                add_exdate(ev, m, x, at_edge(m->zone, x, m->duration));
+                add_exdate(ev, m, x);
         }
         for (size_t i = 0; i < edges.n; i++)
                 if (!is_skip_date(m, edges.v[i].date) && wall_to_seconds(edges.v[i]) > wall_to_seconds(dtstart))
-                        /* The TZID form is what engines that compare wall
-                         * times match, the UTC form what engines that
-                         * compare instants match, whichever instant they
-                         * take for a doubled time (README "The feeds"). */
-                        add_exdate(ev, m, edges.v[i], true);
+                        add_exdate(ev, m, edges.v[i]);
         add_details(ev, m);
         for (size_t i = 0; i < edges.n; i++)
                 if (!is_skip_date(m, edges.v[i].date)) {

@@ -53,6 +53,18 @@ $to = instant($argv[3]);
 // alone decides what is listed.
 $margin = new DateInterval('P3D');
 $cal = Sabre\VObject\Reader::read(file_get_contents($argv[1]));
+// sabre/vobject 2.1.7 loops forever on BYSETPOS=-2 and below:
+// RecurrenceIterator::getMonthlyOccurrences() computes the index as
+// count($result)-($setPos+1), past the end, so no month ever has an
+// occurrence. A server would time out; leave such events out (and say so).
+foreach ($cal->children as $key => $child) {
+    if ($child->name === 'VEVENT' && isset($child->RRULE) &&
+        preg_match('/BYSETPOS=([^;]*)/i', (string)$child->RRULE, $m) &&
+        min(array_map('intval', explode(',', $m[1]))) <= -2) {
+        fwrite(STDERR, "expand_sabre.php: left out " . $child->UID . ": sabre/vobject 2 hangs on BYSETPOS=" . $m[1] . "\n");
+        unset($cal->children[$key]);
+    }
+}
 $start = clone $from;
 $stop = clone $to;
 $cal->expand($start->sub($margin), $stop->add($margin));
