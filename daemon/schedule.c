@@ -562,7 +562,15 @@ static icalcomponent *build_event(Build *b)
         }
         if (m->has_end) {
                 Wall last = {m->end, 23, 59, 59};
-                r.until = wall_to_ical(wall_from_seconds(tz_wall_to_instant(m->zone, last)));
+                int64_t until = tz_wall_to_instant(m->zone, last);
+                /* rrule.js compares UNTIL with each occurrence's local time
+                 * read as if it were UTC, so east of Greenwich it would drop
+                 * a meeting late on its last day. Any instant before the
+                 * next day's meeting means the same to RFC 5545. */
+                int64_t late = wall_to_seconds((Wall){m->end, m->hour, m->minute, 0});
+                if (late > until)
+                        until = late;
+                r.until = wall_to_ical(wall_from_seconds(until));
                 r.until.zone = icaltimezone_get_utc_timezone();
         }
         for (size_t i = 0; i < m->n_skip; i++)

@@ -831,6 +831,51 @@ class Stats:
         self.deviations = {who: {} for who in ENGINES}
 
 
+def feed_blocks(text):
+    """A feed's header (less PRODID, which names the version) and its
+    VTIMEZONEs and VEVENTs as {TZID or UID: text}."""
+    header, blocks, cur, key = [], {}, None, None
+    for line in text.split("\r\n"):
+        if line in ("BEGIN:VTIMEZONE", "BEGIN:VEVENT") and cur is None:
+            cur, key = [], None
+        if cur is None:
+            if not line.startswith("PRODID:"):
+                header.append(line)
+            continue
+        cur.append(line)
+        if key is None and (line.startswith("TZID:") or line.startswith("UID:")):
+            key = line
+        if line in ("END:VTIMEZONE", "END:VEVENT"):
+            blocks[key] = "\r\n".join(cur)
+            cur = None
+    return "\r\n".join(header), blocks
+
+
+def check_plain(cfg, feed, by_uid):
+    """golden/<config>.ics is the all-meetings feed as tandem wrote it before
+    it published DST edges apart: every meeting without an occurrence
+    published apart must still be written byte for byte the same, and so
+    must the header and the VTIMEZONEs of the zones only such meetings use."""
+    golden = os.path.join(HERE, "golden", cfg.name + ".ics")
+    if not os.path.exists(golden):
+        return []
+    with open(golden, encoding="utf-8", newline="") as f:
+        old_header, old = feed_blocks(f.read())
+    new_header, new = feed_blocks(feed.decode("utf-8"))
+    edged = {uid for uid, ev in by_uid.items() if ev.get("_exceptions")}
+    edged_zones = {"TZID:" + m.zone for m in cfg.meetings if "{}@{}".format(m.id, cfg.domain) in edged}
+    problems = []
+    if old_header != new_header:
+        problems.append("the calendar properties changed")
+    for key, text in sorted(old.items()):
+        if key[4:] in edged or key in edged_zones:
+            continue
+        if new.get(key) != text:
+            problems.append("{} changed".format(key))
+    return ["{} [plain]: the feed of meetings without DST edges is not what tandem wrote before (golden/{}.ics): {}".format(
+        cfg.name, cfg.name, "; ".join(problems))] if problems else []
+
+
 def check_config(path, tandem, tmp, stats, verbose):
     cfg = Config(path)
     run([tandem, "-c", path, "check"], "tandem check {}".format(path))
@@ -854,6 +899,8 @@ def check_config(path, tandem, tmp, stats, verbose):
         except Failure as e:
             problems.append(str(e))
             continue
+        if dept is None:
+            problems += check_plain(cfg, feed, by_uid)
 
         window = ["--from", iso(WINDOW_FROM), "--days", str(WINDOW_DAYS), "--json"]
         preview = json.loads(run([tandem, "-c", path, "preview"] + window + sel, label + " preview"))
