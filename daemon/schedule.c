@@ -264,6 +264,23 @@ static int rule_check(Build *b, struct icalrecurrencetype *r)
         return 0;
 }
 
+/* Rule parts that calendar engines misread and no encoding of the feed can
+ * fix (measured by tests/interop: README "The feeds"): warnings, since the
+ * rule itself is right. */
+static void rule_warn(Build *b, const struct icalrecurrencetype *r)
+{
+        if (r->by_week_no[0] != ICAL_RECURRENCE_ARRAY_MAX)
+                build_warning(b, "cadence",
+                              "BYWEEKNO is misread by Thunderbird (ical.js lists the BYDAY days of all the other "
+                              "weeks instead) and by sabre/vobject 2 (it repeats the first date yearly); where you can, "
+                              "say it with BYMONTH and BYDAY, or BYYEARDAY");
+        if (r->freq == ICAL_YEARLY_RECURRENCE && r->by_month[0] != ICAL_RECURRENCE_ARRAY_MAX &&
+            r->by_set_pos[0] != ICAL_RECURRENCE_ARRAY_MAX)
+                build_warning(b, "cadence",
+                              "BYSETPOS with FREQ=YEARLY and BYMONTH is applied to each month rather than to the "
+                              "year by Thunderbird (ical.js) and sabre/vobject 2, which then show extra meetings");
+}
+
 /* The first wall time the rule yields from `start` + `time`, within end. */
 static bool rule_first(struct icalrecurrencetype r, Wall from, const Meeting *m, Wall *first)
 {
@@ -537,6 +554,7 @@ static icalcomponent *build_event(Build *b)
         icalerror_clear_errno();
         if (m->cadence == CADENCE_RRULE && rule_check(b, &r) < 0)
                 return NULL;
+        rule_warn(b, &r);
 
         Wall start = {m->start, m->hour, m->minute, 0};
         if (m->cadence == CADENCE_WEEKLY)

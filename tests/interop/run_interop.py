@@ -131,6 +131,11 @@ def reading_php(wall, tz):
 KNOWN_DEVIATIONS = {
     "python": [],
     "icaljs": [
+        ("icaljs-byweekno",
+         "FREQ=YEARLY;BYWEEKNO=...;BYDAY=... lists every BYDAY day of the year except those in the first "
+         "week listed: RecurIterator.expand_year_days() keeps a day if "
+         "`this.by_data.BYWEEKNO.indexOf(weekno)` is truthy, which is -1 (absent) or a later index "
+         "(lib/ical/recur_iterator.js); DTSTART too. tandem check warns about BYWEEKNO"),
         ("icaljs-bysetpos",
          "BYSETPOS is applied per month rather than per year with FREQ=YEARLY;BYMONTH=... "
          "(ical.js RecurIterator); listed occurrence by occurrence in BYSETPOS_PER_MONTH below"),
@@ -141,6 +146,10 @@ KNOWN_DEVIATIONS = {
          "BYSETPOS is applied per month rather than per year with FREQ=YEARLY;BYMONTH=... "
          "(RecurrenceIterator::nextYearly() takes getMonthlyOccurrences(), which applies it); listed "
          "in BYSETPOS_PER_MONTH below"),
+        ("sabre-byweekno",
+         "BYWEEKNO is read but never applied: a FREQ=YEARLY rule with it is DTSTART's date every year "
+         "(RecurrenceIterator::nextYearly() without BYMONTH adds a year). tandem check warns about "
+         "BYWEEKNO"),
         ("sabre-gap-drift",
          "once its iterator has stepped onto a day where the meeting's local time does not exist "
          "(a spring-forward gap), every later occurrence keeps the time moved forward by the gap: "
@@ -625,6 +634,41 @@ def feed_expectations(by_uid, cfg):
                     out["sabre"][(mid, iso(start), iso(end))] = "{} {} (known: sabre EXDATE at a doubled time)".format(
                         x.strftime("%a %Y-%m-%d %H:%M"), tz)
                     tally["sabre"]["sabre-fold-exdate"] = tally["sabre"].get("sabre-fold-exdate", 0) + 1
+    for uid, ev in by_uid.items():
+        # icaljs-byweekno
+        parts = dict(x.split("=", 1) for x in ev["RRULE"][0][1].split(";"))
+        if "BYWEEKNO" not in parts:
+            continue
+        mid = uid.split("@", 1)[0]
+        walls, tz, w0, wend, tzend = feed_walls(ev)
+        duration = wend if tzend is None else reading_rfc(wend, tzend) - reading_rfc(w0, tz)
+        weekdays = {WEEKDAYS.index(x) for x in [w for w in WEEKDAYS if w[:2].upper() in parts["BYDAY"].split(",")]}
+        first_week = int(parts["BYWEEKNO"].split(",")[0])
+        got = {k: v for k, v in out["icaljs"].items() if k[0] != mid}
+        d = w0
+        while d < WINDOW_TO.replace(tzinfo=None):
+            if d.weekday() in weekdays and d.isocalendar()[1] != first_week:
+                start = reading_rfc(d, tz)
+                if WINDOW_FROM <= start < WINDOW_TO:
+                    got[(mid, iso(start), iso(start + duration))] = "{} {} (known: ical.js BYWEEKNO)".format(
+                        d.strftime("%a %Y-%m-%d %H:%M"), tz)
+            d += dt.timedelta(days=1)
+        changed = set(got) ^ set(out["icaljs"])
+        tally["icaljs"]["icaljs-byweekno"] = tally["icaljs"].get("icaljs-byweekno", 0) + len(changed)
+        out["icaljs"] = got
+        # sabre-byweekno: DTSTART's date every year
+        got = {k: v for k, v in out["sabre"].items() if k[0] != mid}
+        for years in range(0, 200):
+            d = w0.replace(year=w0.year + years)
+            start = reading_rfc(d, tz)
+            if start >= WINDOW_TO:
+                break
+            if WINDOW_FROM <= start:
+                got[(mid, iso(start), iso(start + duration))] = "{} {} (known: sabre BYWEEKNO)".format(
+                    d.strftime("%a %Y-%m-%d %H:%M"), tz)
+        changed = set(got) ^ set(out["sabre"])
+        tally["sabre"]["sabre-byweekno"] = tally["sabre"].get("sabre-byweekno", 0) + len(changed)
+        out["sabre"] = got
     for (name, mid), (extra, omit) in BYSETPOS_PER_MONTH.items():
         uid = "{}@{}".format(mid, cfg.domain)
         if name != cfg.name or uid not in by_uid:
