@@ -46,9 +46,9 @@ class Scenario:
     `tz`, lasting `length`; `edge` is the index of the occurrence at the
     edge; `skip` excludes it (an EXDATE scenario)."""
 
-    def __init__(self, name, what, tz, first, length, n, edge, skip=False):
+    def __init__(self, name, what, tz, first, length, n, edge, skip=False, until=False):
         self.name, self.what, self.tz, self.first = name, what, tz, first
-        self.length, self.n, self.edge, self.skip = length, n, edge, skip
+        self.length, self.n, self.edge, self.skip, self.until = length, n, edge, skip, until
         self.walls = [first + k * WEEK for k in range(n)]
 
     def expected(self):
@@ -69,6 +69,10 @@ SCENARIOS = [
              "Australia/Sydney", dt.datetime(2026, 9, 27, 2, 30), dt.timedelta(hours=1), 4, 1),
     Scenario("gap-exdate", "an EXDATE at a missing time (New York 02:30, 2026-03-08 skipped)",
              "America/New_York", dt.datetime(2026, 3, 1, 2, 30), dt.timedelta(hours=1), 4, 1, skip=True),
+    Scenario("fold-exdate", "an EXDATE at a doubled time east of Greenwich (Berlin 02:30, 2026-10-25 skipped)",
+             "Europe/Berlin", dt.datetime(2026, 10, 18, 2, 30), dt.timedelta(minutes=45), 4, 1, skip=True),
+    Scenario("until-east", "UNTIL at the end of the last day, a late meeting east of Greenwich (Sydney 23:00)",
+             "Australia/Sydney", dt.datetime(2026, 6, 6, 23, 0), dt.timedelta(hours=1), 3, 2, until=True),
     Scenario("span", "an occurrence running over the change (Berlin Sat 23:00 for 5h, 2026-03-28)",
              "Europe/Berlin", dt.datetime(2026, 3, 21, 23, 0), dt.timedelta(hours=5), 4, 1),
     Scenario("near", "an existing time hours after the change (New York 05:00, 2026-03-08)",
@@ -106,9 +110,14 @@ def encode(s, how):
     length = s.length
     tzp = ";TZID=" + tz
     dtend = "DTEND{}:{}".format(tzp, ical(w0 + length))
-    duration = "DURATION:PT{}M".format(int(length.total_seconds() // 60))
     exdate_wall = "EXDATE{}:{}".format(tzp, ical(we))
     exdate_utc = "EXDATE:{}".format(utc(ie))
+    if s.until:
+        last = s.walls[-1]
+        end_of_day = z(last.replace(hour=23, minute=59, second=59), tz)
+        until = {"until-day": end_of_day, "until-late": max(end_of_day, last.replace(tzinfo=UTC))}[how]
+        return [event(uid, ["DTSTART{}:{}".format(tzp, ical(w0)), dtend,
+                            "RRULE:FREQ=WEEKLY;UNTIL={}".format(utc(until))])]
     if s.skip:
         return {"exdate-wall": [event(uid, ["DTSTART{}:{}".format(tzp, ical(w0)), dtend, rule(s, s.n), exdate_wall])],
                 "exdate-utc": [event(uid, ["DTSTART{}:{}".format(tzp, ical(w0)), dtend, rule(s, s.n), exdate_utc])],
@@ -131,15 +140,14 @@ def encode(s, how):
             # an RDATE to make the instance, an override to be sure of it
             return [event(uid, master + ["RDATE;VALUE=DATE-TIME:{}".format(utc(ie))]),
                     event(uid, ["RECURRENCE-ID:{}".format(utc(ie))] + single)]
-        if how == "duration":
-            return [event(uid, ["DTSTART{}:{}".format(tzp, ical(w0)), duration, rule(s, s.n)]),
-                    event(uid, ["RECURRENCE-ID{}:{}".format(tzp, ical(w0))] + single)]
     master = ["DTSTART{}:{}".format(tzp, ical(w0)), dtend, rule(s, s.n)]
     if how == "rdate":
         return [event(uid, master + [exdate_wall, "RDATE;VALUE=DATE-TIME:{}".format(utc(ie))])]
     if how == "separate":
         return [event(uid, master + [exdate_wall]), event("m-edge@x", single)]
-    if how in ("override", "duration"):
+    if how == "separate-2ex":
+        return [event(uid, master + [exdate_wall, exdate_utc]), event("m-edge@x", single)]
+    if how == "override":
         return [event(uid, master), event(uid, ["RECURRENCE-ID{}:{}".format(tzp, ical(we))] + single)]
     raise KeyError(how)
 
@@ -151,8 +159,12 @@ ENCODINGS = [
     ("override", "an override VEVENT (same UID, RECURRENCE-ID in TZID form) with DTSTART/DTEND in UTC; "
                  "at DTSTART: DTSTART moved, UTC RDATE plus override"),
     ("separate", "edge excluded by EXDATE (TZID form), published as a separate VEVENT (own UID) in UTC; "
-                 "at DTSTART: DTSTART moved"),
+                 "at DTSTART: DTSTART moved (tandem's choice)"),
+    ("separate-2ex", "as separate, with the EXDATE also in UTC"),
 ]
+UNTIL_ENCODINGS = [("until-day", "UNTIL = the end of the last local day, in UTC (RFC 5545)"),
+                   ("until-late", "UNTIL = the later of that and the last meeting's local time read as UTC "
+                                  "(tandem's choice)")]
 EXDATE_ENCODINGS = [("exdate-wall", "EXDATE;TZID=zone:wall time"), ("exdate-utc", "EXDATE in UTC"),
                     ("exdate-both", "both EXDATEs")]
 
@@ -183,7 +195,7 @@ def verdict(want, got):
             notes.append("other end")
     for a, b in sorted(missing):
         if a not in es:
-            # moved?
+            # moved? (by up to two hours)
             wa = dt.datetime.strptime(a, "%Y%m%dT%H%M%SZ")
             near = [e for e in es if abs(dt.datetime.strptime(e, "%Y%m%dT%H%M%SZ") - wa) <= dt.timedelta(hours=2)]
             if near:
@@ -211,7 +223,10 @@ def main():
         for s in SCENARIOS:
             if s.tz not in zones:
                 zones[s.tz] = vtimezone(s.tz)
-            for how, _ in (EXDATE_ENCODINGS if s.skip else ENCODINGS):
+            encodings = UNTIL_ENCODINGS if s.until else EXDATE_ENCODINGS if s.skip else ENCODINGS
+            for how, _ in encodings:
+                if how == "separate-2ex" and s.edge == 0:
+                    continue  # DTSTART moves: no EXDATE to write twice
                 text = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//measure//EN\r\n" + zones[s.tz] +
                         "".join(encode(s, how)) + "END:VCALENDAR\r\n")
                 path = os.path.join(tmp, "{}-{}.ics".format(s.name, how))
@@ -233,7 +248,7 @@ def main():
     print()
     for s in SCENARIOS:
         print("{}: {}".format(s.name, s.what))
-    for how, what in ENCODINGS + EXDATE_ENCODINGS:
+    for how, what in ENCODINGS + EXDATE_ENCODINGS + UNTIL_ENCODINGS:
         print("{}: {}".format(how, what))
 
 
