@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tandem's interop test: the feeds of a matrix of configs, expanded over
-three years by two independent implementations, must give exactly the
-occurrences of `tandem preview --json`.
+three years by five independent calendar engines, must give exactly the
+occurrences of `tandem preview --json` (README.md here says more).
 
     /usr/bin/python3 tests/interop/run_interop.py --tandem build/tandem [CONFIG.ini ...]
 
@@ -10,24 +10,26 @@ occurrences of `tandem preview --json`.
 For each config: `tandem check` must pass; then for the all-meetings feed and
 every department's feed:
 
-  feed   the exported bytes are RFC 5545 as SPEC.md section 3 promises: CRLF
-         line ends, lines of at most 75 octets, one VEVENT with exactly one
-         RRULE per meeting, plain IANA TZIDs each with its VTIMEZONE, and the
-         same bytes on a second export (and with -o);
-  spec   `tandem preview --json` lists exactly the occurrences that SPEC.md
-         section 1 ("Which dates", "Time semantics") gives for the INI,
+  feed   the exported bytes are RFC 5545 as the README's "The feeds" says:
+         CRLF line ends, lines of at most 75 octets, one VEVENT with exactly
+         one RRULE per meeting plus its occurrences at DST edges as VEVENTs
+         in UTC, plain IANA TZIDs each with its VTIMEZONE, and the same
+         bytes on a second export (and with -o);
+  plain  (configs with a golden/ feed) meetings at no DST edge are written
+         byte for byte as before;
+  spec   `tandem preview --json` lists exactly the occurrences that the
+         README's "Which dates" and "Which times" give for the INI,
          computed here independently (dateutil for rrule: cadences, zoneinfo
          for the zones: PEP 495 fold=0 is RFC 5545 section 3.3.5's reading of
          a missing local time, moved forward by the gap, and of a doubled one,
          the first);
   rfc    the same list is what RFC 5545 makes of the feed itself (DTSTART,
-         RRULE, EXDATE, the exact duration DTEND - DTSTART), expanded here;
-  python Debian's python3-icalendar + python3-recurring-ical-events
-         (expand_python.py) and
-  icaljs Mozilla's ical.js (expand_icaljs.mjs) list those occurrences too,
-         except for their KNOWN_DEVIATIONS from RFC 5545 below, which are
-         modelled exactly: an implementation that stops deviating, or
-         deviates anywhere else, fails the test just the same.
+         RRULE, EXDATE, the exact duration DTEND - DTSTART, and the events
+         published apart), expanded here;
+  python, icaljs, vobject, sabre, rrule
+         the engines (expand_*) list those occurrences too, except for their
+         KNOWN_DEVIATIONS from RFC 5545 below, which are modelled: an engine
+         that stops deviating, or deviates anywhere else, fails the test.
 
 Occurrences are compared as sets of (meeting id, start, end), UTC, over
 [2026-01-01T00:00:00Z, +1096 days), by the start instant (as preview does).
@@ -202,7 +204,7 @@ BYSETPOS_PER_MONTH = {
 
 
 # --------------------------------------------------------------------------
-# The config, as SPEC.md section 1 describes it (enough of it to compute the
+# The config, as the README's config reference describes it (enough of it to compute the
 # occurrences independently of tandem).
 
 def parse_weekday(s, where):
@@ -334,7 +336,7 @@ def rule_walls(rule, dtstart, last):
 
 def spec_walls(m, last):
     """The local wall times of meeting m's occurrences up to date `last`, by
-    SPEC.md section 1 "Which dates"."""
+    the README's "Which dates"."""
     if m.kind == "weekly":
         d = m.start
         while d.weekday() not in m.weekdays:
@@ -532,7 +534,7 @@ def check_feed(data, cfg, meetings, label):
             continue
         by_uid[master].setdefault("_exceptions", []).append(ev)
     if errors:
-        raise Failure("{}: the feed breaks SPEC.md section 3 / RFC 5545:\n  ".format(label) + "\n  ".join(errors))
+        raise Failure("{}: the feed breaks the README's "The feeds" / RFC 5545:\n  ".format(label) + "\n  ".join(errors))
     return by_uid
 
 
@@ -959,7 +961,7 @@ def check_config(path, tandem, tmp, stats, verbose):
 
         # spec: the INI, read independently, against tandem's preview
         spec = spec_occurrences(cfg, meetings)
-        d = diff(label + " [spec]", spec, tandem_occ, "SPEC.md", "tandem", seen["spec"])
+        d = diff(label + " [spec]", spec, tandem_occ, "the README", "tandem", seen["spec"])
         if d:
             problems.append(d)
         for k, o in tandem_occ.items():
@@ -972,7 +974,7 @@ def check_config(path, tandem, tmp, stats, verbose):
         if [o["start"] for o in preview] != sorted(o["start"] for o in preview):
             problems.append("{}: preview is not in time order".format(label))
 
-        # rfc: the feed, read by RFC 5545, against tandem's preview. SPEC.md:
+        # rfc: the feed, read by RFC 5545, against tandem's preview. README:
         # "DTSTART is the first real occurrence"; RFC 5545 section 3.8.5.3:
         # "The DTSTART property value SHOULD be synchronized with the
         # recurrence rule ... [else the recurrence set] is undefined".
@@ -1050,7 +1052,7 @@ def main():
     ndev = sum(v for d in stats.deviations.values() for v in d.values())
     print("interop: {} config{}, {} feeds, {} occurrences, {} agree with tandem preview{}".format(
         stats.configs, "" if stats.configs == 1 else "s", stats.feeds, stats.occurrences, ", ".join(ENGINES),
-        " (but for {} occurrence(s) of the known deviations above, modelled exactly)".format(ndev) if ndev else ""))
+        " (but for {} occurrence(s) of the known deviations above)".format(ndev) if ndev else ""))
     return 0
 
 
