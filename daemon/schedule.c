@@ -167,10 +167,57 @@ bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence
 
 static const char *const byday_names[8] = {NULL, "SU", "MO", "TU", "WE", "TH", "FR", "SA"};
 
+/* The changes of offset of each zone the meetings use, found once per
+ * schedule: stepping through a zone's offsets costs more than the rest of
+ * building a meeting. */
+typedef struct ZoneShifts {
+        icaltimezone *zone;
+        int64_t from, to; /* holds the changes in (from, to] */
+        TzShift *v;
+        size_t n;
+} ZoneShifts;
+
+typedef struct ShiftCache {
+        ZoneShifts *v;
+        size_t n, alloc;
+} ShiftCache;
+
+static const ZoneShifts *shifts_get(ShiftCache *c, icaltimezone *z, int64_t from, int64_t to)
+{
+        ZoneShifts *zs = NULL;
+        for (size_t i = 0; i < c->n && !zs; i++)
+                if (c->v[i].zone == z)
+                        zs = &c->v[i];
+        if (zs && zs->from <= from && zs->to >= to)
+                return zs;
+        if (!zs) {
+                GROW(c->v, c->n, c->alloc);
+                zs = &c->v[c->n++];
+                *zs = (ZoneShifts){z, from, to, NULL, 0};
+        } else {
+                free(zs->v);
+                *zs = (ZoneShifts){z, from < zs->from ? from : zs->from, to > zs->to ? to : zs->to, NULL, 0};
+        }
+        size_t alloc = 0;
+        for (TzShift sh = {zs->from, 0, 0}; tz_next_shift(z, sh.at, zs->to, &sh);) {
+                GROW(zs->v, zs->n, alloc);
+                zs->v[zs->n++] = sh;
+        }
+        return zs;
+}
+
+static void shifts_free(ShiftCache *c)
+{
+        for (size_t i = 0; i < c->n; i++)
+                free(c->v[i].v);
+        free(c->v);
+}
+
 typedef struct Build {
         const Config *config;
         const Meeting *meeting;
         Diags *diags;
+        ShiftCache *shifts;
         int64_t now, horizon; /* DST-edge occurrences are published apart up to horizon */
         icalcomponent **exceptions; /* built: the meeting's occurrences at DST edges */
         size_t n_exceptions, alloc_exceptions;
@@ -417,25 +464,60 @@ static void walls_add(Walls *ws, Wall w)
 }
 
 /* Adds the occurrences of rule r (in wall time, from DTSTART w0) that
- * start before `until` and sit at a DST edge. Only the days around each
+ * start before the horizon and sit at a DST edge. Only the days around each
  * change of the zone's offset are looked at, with one iterator moved from
  * change to change (libical's iterators are costly to create and step:
  * DESIGN.md); a rule with COUNT cannot jump, but has COUNT occurrences. */
-static void edges_find(struct icalrecurrencetype r, Wall w0, const Meeting *m, int64_t until, Walls *out)
+/* Could a meeting of a weekly or monthly cadence take place on a date
+ * from `from` to `to`? (A quick test that spares most windows the rule
+ * iterator; an rrule: cadence may.) */
+static bool may_meet(const Meeting *m, Date from, Date to)
 {
+        for (int64_t d = date_to_days(from); d <= date_to_days(to); d++) {
+                Date x = date_from_days(d);
+                int wd = date_weekday(x);
+                switch (m->cadence) {
+                case CADENCE_WEEKLY:
+                        if (m->weekdays & (1u << wd))
+                                return true;
+                        break;
+                case CADENCE_MONTHLY:
+                        if (m->month_day ? x.day == m->month_day
+                                         : wd == m->month_weekday &&
+                                                   (m->month_ordinal > 0 ? (x.day - 1) / 7 + 1 == m->month_ordinal
+                                                                         : x.day + 7 > date_days_in_month(x.year, x.month)))
+                                return true;
+                        break;
+                case CADENCE_RRULE:
+                        return true;
+                }
+        }
+        return false;
+}
+
+static void edges_find(Build *b, struct icalrecurrencetype r, Wall w0, Walls *out)
+{
+        const Meeting *m = b->meeting;
         icaltimezone *z = m->zone;
-        int64_t start0 = tz_wall_to_instant(z, w0);
+        int64_t start0 = tz_wall_to_instant(z, w0), until = b->horizon;
         if (z == icaltimezone_get_utc_timezone() || start0 >= until)
                 return;
         icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(w0));
         if (!it)
                 return;
         bool walk = r.count > 0;
-        TzShift sh = {start0 - 2 * 86400, 0, 0};
-        for (int windows = 0; walk || tz_next_shift(z, sh.at, until + 2 * 86400, &sh); windows++) {
-                int64_t lo = walk ? start0 : sh.at - 2 * 86400 - m->duration;
-                int64_t hi = walk ? until : sh.at + 2 * 86400;
-                if (!walk && (windows > 0 || lo > start0))
+        const ZoneShifts *zs = shifts_get(b->shifts, z, start0 - 2 * 86400, until + 2 * 86400);
+        size_t windows = 0;
+        for (size_t i = 0; walk || i < zs->n; i++) {
+                if (!walk && (zs->v[i].at <= start0 - 2 * 86400 || zs->v[i].at > until + 2 * 86400))
+                        continue;
+                /* at_edge() needs the change within the occurrence or
+                 * within 14 hours (the largest offset) of its start */
+                int64_t lo = walk ? start0 : zs->v[i].at - 15 * 3600 - m->duration;
+                int64_t hi = walk ? until : zs->v[i].at + 15 * 3600;
+                if (!walk && !may_meet(m, tz_instant_to_wall(z, lo).date, tz_instant_to_wall(z, hi).date))
+                        continue;
+                if (!walk && (windows++ > 0 || lo > start0))
                         icalrecur_iterator_set_start(it, wall_to_ical(tz_instant_to_wall(z, lo > start0 ? lo : start0)));
                 for (struct icaltimetype t = icalrecur_iterator_next(it); !icaltime_is_null_time(t);
                      t = icalrecur_iterator_next(it)) {
@@ -606,7 +688,7 @@ static icalcomponent *build_event(Build *b)
         struct icalrecurrencetype wr = rule_in_wall_time(r, m->zone);
         if (edges_skip_start(&wr, &dtstart, m, &edges))
                 r.count = wr.count;
-        edges_find(wr, dtstart, m, b->horizon, &edges);
+        edges_find(b, wr, dtstart, &edges);
         edges_warn(b, &edges);
 
         icalcomponent *ev = icalcomponent_new_vevent();
@@ -651,8 +733,9 @@ int schedule_new(const Config *c, int64_t now, Schedule **ret, Diags *diags)
         s->exceptions = xcalloc(c->n_meetings, sizeof(icalcomponent **));
         s->n_exceptions = xcalloc(c->n_meetings, sizeof(size_t));
         s->n_events = c->n_meetings;
+        ShiftCache shifts = {0};
         for (size_t i = 0; i < c->n_meetings; i++) {
-                Build b = {c, &c->meetings[i], diags, now, now + c->feed_horizon, NULL, 0, 0};
+                Build b = {c, &c->meetings[i], diags, &shifts, now, now + c->feed_horizon, NULL, 0, 0};
                 if (!c->meetings[i].valid) {
                         r = -EINVAL;
                         continue;
@@ -665,6 +748,7 @@ int schedule_new(const Config *c, int64_t now, Schedule **ret, Diags *diags)
                 else
                         s->first_starts[i] = schedule_first_start(s->events[i]);
         }
+        shifts_free(&shifts);
         if (r < 0) {
                 schedule_free(s);
                 return r;
