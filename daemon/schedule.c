@@ -223,24 +223,28 @@ typedef struct Build {
         size_t n_exceptions, alloc_exceptions;
 } Build;
 
-_printf_(3, 4) static void build_warning(Build *b, const char *key, const char *fmt, ...)
+/* "FILE:LINE: [meeting:ID] key: message", an error or a warning. */
+_printf_(4, 0) static void build_diag(Build *b, bool warning, const char *key, const char *fmt, va_list ap)
 {
-        va_list ap;
-        va_start(ap, fmt);
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-        va_end(ap);
-        diag_warning(b->diags, b->config->path, config_line(b->meeting->src, key), "[meeting:%s] %s: %s",
-                     b->meeting->id, key, msg);
+        (warning ? diag_warning : diag_error)(b->diags, b->config->path, config_line(b->meeting->src, key),
+                                              "[meeting:%s] %s: %s", b->meeting->id, key, msg);
 }
 
 _printf_(3, 4) static void build_error(Build *b, const char *key, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        build_diag(b, false, key, fmt, ap);
         va_end(ap);
-        diag_error(b->diags, b->config->path, config_line(b->meeting->src, key), "[meeting:%s] %s: %s",
-                   b->meeting->id, key, msg);
+}
+
+_printf_(3, 4) static void build_warning(Build *b, const char *key, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        build_diag(b, true, key, fmt, ap);
+        va_end(ap);
 }
 
 /* The cadence as an RRULE value, before UNTIL is added. */

@@ -4,14 +4,8 @@ Radicale CalDAV server does, independently of tandem and libical.
 
     /usr/bin/python3 expand_vobject.py FEED.ics FROM TO
 
-FROM and TO are RFC 3339 instants ("2026-01-01T00:00:00Z"). Prints a JSON
-array of the occurrences that START in [FROM, TO), in the shape of
-`tandem preview --json` reduced to what the feed carries:
-
-    {"meeting": "<UID before the @>", "uid": UID,
-     "start": "<UTC, RFC 3339 with Z>", "end": "<UTC>"}
-
-sorted by (start, meeting).
+Prints the occurrences that start in [FROM, TO) as JSON (expand_common.py
+says how).
 
 vobject resolves a TZID through the feed's own VTIMEZONE (its
 TimezoneComponent builds a tzinfo from it), and expands with
@@ -25,8 +19,6 @@ its own DTSTART, and an occurrence ends at start + (DTEND - DTSTART),
 computed with aware datetimes (that is, in wall-clock time when both are in
 the same zone).
 """
-import datetime
-import json
 import sys
 
 try:
@@ -35,20 +27,7 @@ except ImportError as e:  # fail loudly: a skipped interop test proves nothing
     sys.exit("expand_vobject.py: {}: install Debian's python3-vobject (apt-get install python3-vobject, "
              "or scripts/install-deps --test) and run this with /usr/bin/python3".format(e))
 
-UTC = datetime.timezone.utc
-# As in the other expanders: a margin around the window, and the UTC start
-# alone decides what is listed.
-MARGIN = datetime.timedelta(days=3)
-
-
-def parse_instant(s):
-    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
-def rfc3339(t):
-    if not isinstance(t, datetime.datetime) or t.tzinfo is None:
-        raise SystemExit("expand_vobject.py: expected a zoned date-time, got {!r}".format(t))
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from expand_common import MARGIN, UTC, main, occurrence
 
 
 def starts(ev, ignore, stop):
@@ -65,7 +44,7 @@ def starts(ev, ignore, stop):
 
 
 def expand(data, start, stop):
-    cal = vobject.readOne(data)
+    cal = vobject.readOne(data.decode("utf-8"))
     by_uid = {}
     for ev in cal.contents.get("vevent", []):
         by_uid.setdefault(ev.uid.value, []).append(ev)
@@ -82,20 +61,9 @@ def expand(data, start, stop):
             for t in starts(ev, own, stop + MARGIN):
                 if not start <= t.astimezone(UTC) < stop:
                     continue
-                out.append({"meeting": uid.split("@", 1)[0], "uid": uid,
-                            "start": rfc3339(t), "end": rfc3339(t + duration)})
-    out.sort(key=lambda o: (o["start"], o["meeting"]))
+                out.append(occurrence(uid, t, t + duration, "expand_vobject.py"))
     return out
 
 
-def main(argv):
-    if len(argv) != 4:
-        sys.exit("usage: expand_vobject.py FEED.ics FROM TO")
-    with open(argv[1], encoding="utf-8") as f:
-        data = f.read()
-    occ = expand(data, parse_instant(argv[2]), parse_instant(argv[3]))
-    sys.stdout.write("[\n" + ",\n".join(" " + json.dumps(o) for o in occ) + ("\n" if occ else "") + "]\n")
-
-
 if __name__ == "__main__":
-    main(sys.argv)
+    main(sys.argv, "expand_vobject.py", expand)

@@ -534,7 +534,7 @@ def check_feed(data, cfg, meetings, label):
             continue
         by_uid[master].setdefault("_exceptions", []).append(ev)
     if errors:
-        raise Failure("{}: the feed breaks the README's "The feeds" / RFC 5545:\n  ".format(label) + "\n  ".join(errors))
+        raise Failure("{}: the feed breaks the README's 'The feeds' / RFC 5545:\n  ".format(label) + "\n  ".join(errors))
     return by_uid
 
 
