@@ -719,7 +719,9 @@ static icalcomponent *build_event(Build *b)
                         add_exdate(ev, m, edges.v[i]);
         add_details(ev, m);
         for (size_t i = 0; i < edges.n; i++)
-                if (!is_skip_date(m, edges.v[i].date)) {
+                /* (DTSTART stays at an edge only when no occurrence is
+                 * free of one: then the rule itself gives it) */
+                if (!is_skip_date(m, edges.v[i].date) && wall_to_seconds(edges.v[i]) != wall_to_seconds(dtstart)) {
                         GROW(b->exceptions, b->n_exceptions, b->alloc_exceptions);
                         b->exceptions[b->n_exceptions++] = exception_event(b, edges.v[i]);
                 }

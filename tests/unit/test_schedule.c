@@ -1105,6 +1105,18 @@ static void test_edge_dtstart_count(void **state)
         assert_int_equal(r.count, 2);
         assert_int_equal(b.s->n_exceptions[0], 1);
         built_free(&b);
+
+        /* Every occurrence in a gap: DTSTART cannot move, and stays the
+         * rule's; the later ones are published apart, once each, up to the
+         * horizon (2028-02-05: 2028-03-26 is the rule's). */
+        b = build_at("cadence = rrule:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\ntime = 02:30\ntimezone = Europe/Berlin\n"
+                     "start = 2026-01-01\n", Y2027);
+        EXPECT_STARTS(&b, Y2026, utc(2029, 1, 1, 0, 0), 3600, utc(2026, 3, 29, 1, 30), utc(2027, 3, 28, 1, 30),
+                      utc(2028, 3, 26, 1, 30));
+        assert_wall(dtstart_of(&b, 0, NULL), 2026, 3, 29, 2, 30);
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2027, 3, 28, 1, 30));
+        built_free(&b);
 }
 
 static void test_edge_warnings(void **state)
