@@ -97,6 +97,7 @@ typedef struct Config {
          * read from the config file's directory. Where state_dir came
          * from: */
         enum { STATE_DIR_CONFIG, STATE_DIR_SYSTEMD, STATE_DIR_NEXT_TO_CONFIG } state_dir_from;
+        int64_t feed_horizon; /* seconds: how far ahead DST-edge occurrences are published apart */
         Department *departments;
         size_t n_departments;
         Meeting *meetings;
