@@ -568,6 +568,18 @@ static int parse_duration_field(Ctx *ctx, const char *v, void *field)
         return 0;
 }
 
+/* Whole days, "400d", up to ten years. */
+static int parse_days(Ctx *ctx, const char *v, void *field)
+{
+        int64_t s;
+        if (parse_duration(v, &s) < 0 || s % 86400 != 0 || s < 86400 || s > 3660 * 86400) {
+                bad(ctx, "expected a number of days from 1d to 3660d, like \"400d\", got \"%s\"", v);
+                return -EINVAL;
+        }
+        *(int64_t *)field = s;
+        return 0;
+}
+
 static int parse_attendees(Ctx *ctx, const char *v, void *field)
 {
         static const char *const names[] = {"everyone", "managers", "none", NULL};
@@ -944,6 +956,7 @@ static const KeyDef keys[] = {
         {SECTION_TANDEM, "public_url", parse_base_url, offsetof(Config, public_url), false},
         {SECTION_TANDEM, "feed_token", parse_token, offsetof(Config, feed_token), false},
         {SECTION_TANDEM, "holidays", parse_holidays, offsetof(Config, holidays), false},
+        {SECTION_TANDEM, "feed_horizon", parse_days, offsetof(Config, feed_horizon), false},
 
         {SECTION_DEPARTMENT, "name", parse_text, offsetof(Department, name), false},
         {SECTION_DEPARTMENT, "timezone", parse_zone, offsetof(Department, zone), false},
@@ -1332,6 +1345,8 @@ static void config_defaults(Config *c)
                 c->zone = tz_lookup("UTC");
         if (!c->calendar_name)
                 c->calendar_name = xstrdup("Joint meetings");
+        if (!c->feed_horizon)
+                c->feed_horizon = 400 * 86400;
         if (!c->domain)
                 c->domain = xstrdup("tandem.invalid");
         /* state_dir as written; else systemd's StateDirectory= (which may

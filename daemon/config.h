@@ -124,6 +124,7 @@ typedef struct Config {
          * from: */
         enum { STATE_DIR_CONFIG, STATE_DIR_SYSTEMD, STATE_DIR_NEXT_TO_CONFIG } state_dir_from;
         Sources holidays;      /* everyone's holiday calendars */
+        int64_t feed_horizon; /* seconds: how far ahead DST-edge occurrences are published apart */
         Department *departments;
         size_t n_departments;
         Meeting *meetings;

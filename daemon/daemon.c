@@ -46,7 +46,7 @@ typedef struct Daemon {
 static int load(const char *path, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
-        int r = schedule_load(path, config, schedule, &diags);
+        int r = schedule_load(path, clock_now(), config, schedule, &diags);
         for (size_t i = 0; i < diags.n; i++)
                 log_msg(strstr(diags.lines[i], ": warning: ") ? LOG_WARNING : LOG_ERR, "%s", diags.lines[i]);
         if (r < 0 && r != -EINVAL)

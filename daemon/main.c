@@ -80,7 +80,7 @@ _printf_(1, 2) static int usage_error(const char *fmt, ...)
 static int load(const Options *o, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
-        int r = schedule_load(o->config, config, schedule, &diags);
+        int r = schedule_load(o->config, time(NULL), config, schedule, &diags);
         diag_print(&diags, stderr);
         if (r == -EINVAL)
                 fprintf(stderr, "%s: %zu error%s\n", o->config, diags.n_errors, diags.n_errors == 1 ? "" : "s");

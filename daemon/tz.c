@@ -99,6 +99,56 @@ Wall tz_instant_to_wall(icaltimezone *z, int64_t instant)
         return wall_from_seconds(instant + tz_offset_at(z, instant));
 }
 
+/* Offsets change at most a few times a year, and never twice within a
+ * day: stepping a day at a time finds every change, and halving the day
+ * finds its second. */
+bool tz_next_shift(icaltimezone *z, int64_t from, int64_t to, TzShift *ret)
+{
+        if (z == icaltimezone_get_utc_timezone())
+                return false;
+        int before = tz_offset_at(z, from);
+        for (int64_t lo = from; lo < to;) {
+                int64_t hi = lo + 86400 < to ? lo + 86400 : to;
+                int after = tz_offset_at(z, hi);
+                if (after != before) {
+                        /* the change is in (lo, hi]: offset(lo) = before */
+                        while (hi - lo > 1) {
+                                int64_t mid = lo + (hi - lo) / 2;
+                                if (tz_offset_at(z, mid) == before)
+                                        lo = mid;
+                                else
+                                        hi = mid;
+                        }
+                        *ret = (TzShift){hi, before, tz_offset_at(z, hi)};
+                        return true;
+                }
+                lo = hi;
+        }
+        return false;
+}
+
+TzWallKind tz_wall_kind(icaltimezone *z, Wall w, TzShift *shift)
+{
+        int64_t local = wall_to_seconds(w);
+        /* As in tz_wall_to_instant: the offsets a day either side are the
+         * only candidates. A gap: neither reads back; a fold: both do. */
+        int before = tz_offset_at(z, local - 86400);
+        int after = tz_offset_at(z, local + 86400);
+        if (before == after)
+                return TZ_WALL_ONCE;
+        bool before_ok = tz_offset_at(z, local - before) == before;
+        bool after_ok = tz_offset_at(z, local - after) == after;
+        TzWallKind kind = before_ok && after_ok ? TZ_WALL_TWICE : !before_ok && !after_ok ? TZ_WALL_MISSING : TZ_WALL_ONCE;
+        if (kind != TZ_WALL_ONCE && shift) {
+                /* The change lies within a day of the wall time read with
+                 * either offset. */
+                int64_t from = local - (before > after ? before : after) - 86400;
+                if (!tz_next_shift(z, from, from + 3 * 86400, shift))
+                        return TZ_WALL_ONCE;
+        }
+        return kind;
+}
+
 /* Each onset of an observance (STANDARD or DAYLIGHT) is a wall time in the
  * offset it changes from. Finds the last onset at or before `t` and whether
  * one follows it. */
