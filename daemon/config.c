@@ -1093,6 +1093,15 @@ static void resolve_sources(Sources *s, const char *config_path)
                         resolve_path(&s->v[i], dir);
 }
 
+void config_use_simulated_state(Config *c)
+{
+        char *state = xasprintf("%s/simulated", c->state_dir);
+        free(c->feed_dir);
+        c->feed_dir = xasprintf("%s/feeds", state);
+        free(c->state_dir);
+        c->state_dir = state;
+}
+
 bool meeting_has_holidays(const Config *c, const Meeting *m)
 {
         bool any = c->holidays.n > 0;

@@ -151,5 +151,9 @@ bool meeting_has_department(const Meeting *m, const Department *d);
 bool meeting_has_holidays(const Config *c, const Meeting *m);
 /* The meeting's change of the occurrence on date d, or NULL. */
 const Change *meeting_change(const Meeting *m, Date d);
+/* Under a simulated clock everything tandem writes goes to
+ * <state_dir>/simulated: simulated time must never mark real reminders as
+ * sent or missed, nor date the real feeds (tandem(8), --clock). */
+void config_use_simulated_state(Config *c);
 /* The line of key in the section, or the section's own line. */
 unsigned config_line(const Section *s, const char *key);

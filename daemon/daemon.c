@@ -43,10 +43,14 @@ typedef struct Daemon {
 } Daemon;
 
 /* Config + schedule, with every error logged. */
-static int load(const char *path, Config **config, Schedule **schedule)
+static int load(const char *path, bool fetch, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
-        int r = schedule_load(path, clock_now(), config, schedule, &diags);
+        /* The holiday calendars come from their cache: a reload never
+         * waits for the network (the daily refresh fetches). The first
+         * start fetches a calendar that has none yet. */
+        ScheduleOptions o = {clock_now(), fetch, clock_is_virtual()};
+        int r = schedule_load(path, &o, config, schedule, &diags);
         for (size_t i = 0; i < diags.n; i++)
                 log_msg(strstr(diags.lines[i], ": warning: ") ? LOG_WARNING : LOG_ERR, "%s", diags.lines[i]);
         if (r < 0 && r != -EINVAL)
@@ -218,27 +222,13 @@ static void notify_ready(Daemon *d)
         notify_status(d, true);
 }
 
-/* Under a simulated clock everything tandem writes goes to
- * <state_dir>/simulated: simulated time must never mark real reminders as
- * sent or missed, nor date the real feeds (README "Command reference"). */
-static void use_simulated_state(Config *c)
-{
-        if (!clock_is_virtual())
-                return;
-        char *state = xasprintf("%s/simulated", c->state_dir);
-        free(c->feed_dir);
-        c->feed_dir = xasprintf("%s/feeds", state);
-        free(c->state_dir);
-        c->state_dir = state;
-}
-
 static void reload(Daemon *d)
 {
         Config *config = NULL;
         Schedule *schedule = NULL;
         sd_notify(false, "RELOADING=1");
         log_info("reloading %s", d->config_path);
-        if (load(d->config_path, &config, &schedule) < 0) {
+        if (load(d->config_path, false, &config, &schedule) < 0) {
                 char when[32];
                 tz_format_rfc3339(icaltimezone_get_utc_timezone(), clock_now(), when);
                 log_error("reload refused: %s has errors; keeping the running schedule", d->config_path);
@@ -250,7 +240,6 @@ static void reload(Daemon *d)
                 notify_ready(d);
                 return;
         }
-        use_simulated_state(config);
         if (!streq(config->listen, d->config->listen))
                 log_warning("listen changed to %s; the server stays on %s until a restart", config->listen,
                             d->config->listen);
@@ -359,9 +348,8 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
 
         clock_setup(mode, clock_start_usec, clock_rate_);
         log_clock();
-        if (load(config_path, &d.config, &d.schedule) < 0)
+        if (load(config_path, true, &d.config, &d.schedule) < 0)
                 return 1;
-        use_simulated_state(d.config);
         if (ledger_open(d.config->state_dir, clock_is_virtual(), &d.ledger) < 0)
                 goto fail;
         d.started = d.last_reload = clock_now();
@@ -443,7 +431,7 @@ int daemon_notify_test(const char *config_path, const char *department)
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(schedule_freep) Schedule *s = NULL;
         clock_setup(CLOCK_MODE_REAL, 0, 1.0);
-        if (load(config_path, &c, &s) < 0)
+        if (load(config_path, false, &c, &s) < 0)
                 return 1;
         const Department *d = test_department(c, department);
         if (!d)

@@ -80,7 +80,8 @@ _printf_(1, 2) static int usage_error(const char *fmt, ...)
 static int load(const Options *o, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
-        int r = schedule_load(o->config, time(NULL), config, schedule, &diags);
+        ScheduleOptions so = {time(NULL), true, false};
+        int r = schedule_load(o->config, &so, config, schedule, &diags);
         diag_print(&diags, stderr);
         if (r == -EINVAL)
                 fprintf(stderr, "%s: %zu error%s\n", o->config, diags.n_errors, diags.n_errors == 1 ? "" : "s");
@@ -236,7 +237,7 @@ static int cmd_preview(const Options *o)
                 return usage_error("--from: expected YYYY-MM-DD or an RFC 3339 instant, got \"%s\"", o->from);
 
         _cleanup_free_ Occurrence *occ = NULL;
-        size_t n = schedule_occurrences(s, from, from + (int64_t)o->days * 86400, dept, &occ);
+        size_t n = schedule_occurrences(s, from, from + (int64_t)o->days * 86400, dept, true, &occ);
         if (o->json) {
                 if (preview_json(stdout, s, occ, n) < 0)
                         return EXIT_WORK;

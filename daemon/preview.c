@@ -41,8 +41,22 @@ void preview_table(FILE *out, const Schedule *s, const Occurrence *occ, size_t n
                                 w.date.year, w.date.month, w.date.day, tz_name(home));
                         last_day = day;
                 }
-                fprintf(out, "  %02d:%02d %-5s %s  [%s]\n", w.hour, w.minute, tz_abbrev(home, occ[i].start), m->title,
-                        m->id);
+                fprintf(out, "  %02d:%02d %-5s %s%s  [%s]", w.hour, w.minute, tz_abbrev(home, occ[i].start),
+                        occ[i].status == OCCURRENCE_CANCELLED ? "CANCELLED: " : "", m->title, m->id);
+                if (occ[i].status == OCCURRENCE_MOVED) {
+                        Wall o = tz_instant_to_wall(home, occ[i].rid);
+                        fprintf(out, " moved from %s %04d-%02d-%02d %02d:%02d", day_abbr[date_weekday(o.date)], o.date.year,
+                                o.date.month, o.date.day, o.hour, o.minute);
+                }
+                fprintf(out, occ[i].reason ? " (%s)\n" : "\n", occ[i].reason);
+                int64_t notice = schedule_notice_due(&occ[i]);
+                if (notice >= 0) {
+                        Wall nw = tz_instant_to_wall(home, notice);
+                        fprintf(out, "      notice in chat: %s %04d-%02d-%02d %02d:%02d\n", day_abbr[date_weekday(nw.date)],
+                                nw.date.year, nw.date.month, nw.date.day, nw.hour, nw.minute);
+                }
+                if (occ[i].status == OCCURRENCE_CANCELLED)
+                        continue;
                 for (size_t k = 0; k < m->n_departments; k++) {
                         const Department *d = m->departments[k];
                         char span[96];
@@ -85,12 +99,23 @@ static json_t *occurrence_json(const Occurrence *o)
                 json_array_append_new(depts, json_string(d->id));
                 json_object_set_new(local, d->id, rfc3339(d->zone, o->start));
         }
-        for (size_t k = 0; k < m->n_reminders; k++)
+        for (size_t k = 0; o->status != OCCURRENCE_CANCELLED && k < m->n_reminders; k++)
                 json_array_append_new(reminders, json_pack("{s:s, s:o}", "before", m->reminders[k].text, "at",
                                                            rfc3339(utc, o->start - m->reminders[k].before)));
-        return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "meeting", m->id, "title", m->title, "start",
-                         rfc3339(utc, o->start), "end", rfc3339(utc, o->end), "departments", depts, "local", local,
-                         "reminders", reminders);
+        json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o}", "meeting", m->id, "title", m->title, "start",
+                              rfc3339(utc, o->start), "end", rfc3339(utc, o->end), "departments", depts, "status",
+                              schedule_status_names[o->status], "local", local, "reminders", reminders);
+        if (o->status != OCCURRENCE_HELD) {
+                json_object_set_new(j, "original_start", rfc3339(utc, o->rid));
+                json_object_set_new(j, "reason", o->reason ? json_string(o->reason) : json_null());
+        }
+        int64_t notice = schedule_notice_due(o);
+        json_t *notices = json_array();
+        if (notice >= 0)
+                json_array_append_new(notices, json_pack("{s:s, s:o}", "type", schedule_status_names[o->status], "at",
+                                                         rfc3339(utc, notice)));
+        json_object_set_new(j, "notices", notices);
+        return j;
 }
 
 int preview_json(FILE *out, const Schedule *s, const Occurrence *occ, size_t n)

@@ -313,7 +313,7 @@ static void on_timer(void *userdata)
 static void record_missed(Reminders *r, const Schedule *s, int64_t since, int64_t now)
 {
         _cleanup_free_ Occurrence *occ = NULL;
-        size_t n = schedule_occurrences(s, since, now + 1, NULL, &occ);
+        size_t n = schedule_occurrences(s, since, now + 1, NULL, false, &occ);
         for (size_t i = 0; i < n; i++) {
                 const Meeting *m = occ[i].meeting;
                 for (size_t ri = 0; ri < m->n_reminders; ri++)

@@ -6,6 +6,10 @@
 
 #include "util.h"
 
+const char *const schedule_status_names[] = {
+        [OCCURRENCE_HELD] = "held", [OCCURRENCE_MOVED] = "moved", [OCCURRENCE_CANCELLED] = "cancelled",
+};
+
 /* ------------------------------------------------------------------ */
 /* Reading a VEVENT back: DTSTART/DTEND with their zone                */
 
@@ -72,10 +76,13 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
                                  : icaldurationtype_as_int(icalcomponent_get_duration(vevent));
 
         if (!rrule) {
-                /* one occurrence: an occurrence at a DST edge, in UTC */
+                /* one occurrence: at a DST edge, in UTC; or moved, an
+                 * override naming the occurrence it replaces */
+                icalproperty *rid = icalcomponent_get_first_property(vevent, ICAL_RECURRENCEID_PROPERTY);
                 if (start0 >= from && start0 < to && max > 0) {
                         GROW(*ret, *n, *alloc);
-                        (*ret)[(*n)++] = (Occurrence){m, start0, start0 + duration};
+                        (*ret)[(*n)++] = (Occurrence){m, start0, start0 + duration, rid ? prop_instant(rid) : start0,
+                                                      rid ? OCCURRENCE_MOVED : OCCURRENCE_HELD, NULL};
                 }
                 return;
         }
@@ -100,7 +107,7 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
                 if (start < from || is_exdate(vevent, start))
                         continue;
                 GROW(*ret, *n, *alloc);
-                (*ret)[(*n)++] = (Occurrence){m, start, start + duration};
+                (*ret)[(*n)++] = (Occurrence){m, start, start + duration, start, OCCURRENCE_HELD, NULL};
                 if (++found == max)
                         break;
         }
@@ -115,23 +122,53 @@ static int occurrence_cmp(const void *a, const void *b)
         return x->meeting < y->meeting ? -1 : x->meeting > y->meeting;
 }
 
-/* A meeting's occurrences: its rule's and those at DST edges, published
- * apart. With max, the first max of them in time order. */
-static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to, size_t max, Occurrence **ret,
-                           size_t *n, size_t *alloc)
+/* The occurrence an override of the meeting replaces: its RECURRENCE-ID. */
+static bool overridden(const Schedule *s, size_t i, int64_t rid)
+{
+        for (size_t k = 0; k < s->n_exceptions[i]; k++) {
+                icalproperty *p = icalcomponent_get_first_property(s->exceptions[i][k], ICAL_RECURRENCEID_PROPERTY);
+                if (p && prop_instant(p) == rid)
+                        return true;
+        }
+        return false;
+}
+
+/* A meeting's occurrences, as published: its rule's, less those an
+ * override replaces, plus the overrides (moved) and those at DST edges;
+ * with cancelled, also its skipped ones (EXDATEs the plan cancelled). With
+ * max, the first max of them in time order. */
+static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to, size_t max, bool cancelled,
+                           Occurrence **ret, size_t *n, size_t *alloc)
 {
         const Meeting *m = &s->config->meetings[i];
-        size_t first = *n;
-        schedule_expand(s->events[i], m, from, to, max, ret, n, alloc);
-        for (size_t k = 0; k < s->n_exceptions[i]; k++)
+        size_t first = *n, extra = s->n_exceptions[i];
+        schedule_expand(s->events[i], m, from, to, max > SIZE_MAX - extra ? SIZE_MAX : max + extra, ret, n, alloc);
+        size_t kept = first;
+        for (size_t k = first; k < *n; k++)
+                if (!extra || !overridden(s, i, (*ret)[k].rid))
+                        (*ret)[kept++] = (*ret)[k];
+        *n = kept;
+        for (size_t k = 0; k < extra; k++)
                 schedule_expand(s->exceptions[i][k], m, from, to, max, ret, n, alloc);
+        for (size_t k = 0; k < s->n_plan[i]; k++) {
+                const Exception *e = &s->plan[i][k];
+                if (!e->cancelled || !cancelled || e->rid < from || e->rid >= to)
+                        continue;
+                GROW(*ret, *n, *alloc);
+                (*ret)[(*n)++] = (Occurrence){m, e->rid, e->rid + m->duration, e->rid, OCCURRENCE_CANCELLED, e->reason};
+        }
+        for (size_t k = first; k < *n; k++)
+                if ((*ret)[k].status == OCCURRENCE_MOVED) {
+                        const Exception *e = plan_exception(s->plan[i], s->n_plan[i], (*ret)[k].rid);
+                        (*ret)[k].reason = e ? e->reason : NULL;
+                }
         if (*n - first > 1)
                 qsort(*ret + first, *n - first, sizeof(Occurrence), occurrence_cmp);
         if (*n - first > max)
                 *n = first + max;
 }
 
-size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const Department *dept,
+size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const Department *dept, bool cancelled,
                             Occurrence **ret)
 {
         Occurrence *v = NULL;
@@ -140,7 +177,7 @@ size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const D
                 const Meeting *m = &s->config->meetings[i];
                 if (dept && !meeting_has_department(m, dept))
                         continue;
-                expand_meeting(s, i, from, to, SIZE_MAX, &v, &n, &alloc);
+                expand_meeting(s, i, from, to, SIZE_MAX, cancelled, &v, &n, &alloc);
         }
         if (n > 1)
                 qsort(v, n, sizeof(*v), occurrence_cmp);
@@ -155,11 +192,45 @@ bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence
         size_t n = 0, alloc = 0;
         /* The iterator itself ends at UNTIL or COUNT; every rule was checked
          * to have an occurrence when it was built. */
-        expand_meeting(s, i, from, INT64_MAX, 1, &v, &n, &alloc);
+        expand_meeting(s, i, from, INT64_MAX, 1, false, &v, &n, &alloc);
         if (n > 0)
                 *ret = v[0];
         free(v);
         return n > 0;
+}
+
+int64_t schedule_notice_due(const Occurrence *o)
+{
+        const Meeting *m = o->meeting;
+        if (o->status == OCCURRENCE_HELD || m->n_reminders == 0)
+                return -1;
+        int64_t first = 0;
+        for (size_t i = 0; i < m->n_reminders; i++)
+                if (m->reminders[i].before > first)
+                        first = m->reminders[i].before;
+        return (o->start < o->rid ? o->start : o->rid) - first;
+}
+
+bool schedule_occurrence(const Schedule *s, const Meeting *m, int64_t rid, Occurrence *ret)
+{
+        size_t i = (size_t)(m - s->config->meetings);
+        const Exception *e = plan_exception(s->plan[i], s->n_plan[i], rid);
+        if (e) {
+                *ret = (Occurrence){m, e->cancelled ? rid : e->start, (e->cancelled ? rid : e->start) + m->duration, rid,
+                                    e->cancelled ? OCCURRENCE_CANCELLED : OCCURRENCE_MOVED, e->reason};
+                return true;
+        }
+        Occurrence *v = NULL;
+        size_t n = 0, alloc = 0;
+        bool found = false;
+        expand_meeting(s, i, rid, rid + 1, SIZE_MAX, false, &v, &n, &alloc);
+        for (size_t k = 0; k < n && !found; k++)
+                if (v[k].rid == rid) {
+                        *ret = v[k];
+                        found = true;
+                }
+        free(v);
+        return found;
 }
 
 /* ------------------------------------------------------------------ */
@@ -218,9 +289,12 @@ typedef struct Build {
         const Meeting *meeting;
         Diags *diags;
         ShiftCache *shifts;
-        int64_t now, horizon; /* DST-edge occurrences are published apart up to horizon */
-        icalcomponent **exceptions; /* built: the meeting's occurrences at DST edges */
+        int64_t now, horizon; /* DST-edge occurrences and holidays are published up to horizon */
+        Calendars *calendars;
+        icalcomponent **exceptions; /* built: the meeting's occurrences at DST edges, its overrides */
         size_t n_exceptions, alloc_exceptions;
+        Exception *plan;            /* built: its skipped and moved occurrences */
+        size_t n_plan;
 } Build;
 
 /* "FILE:LINE: [meeting:ID] key: message", an error or a warning. */
@@ -393,24 +467,6 @@ static bool rule_all_skipped(struct icalrecurrencetype r, Wall w0, const Meeting
         return all;
 }
 
-/* Does the rule, from DTSTART w0, meet on date d? */
-static bool rule_meets_on(struct icalrecurrencetype r, Wall w0, Date d)
-{
-        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(w0));
-        bool found = false;
-        int64_t want = date_to_days(d);
-        for (struct icaltimetype t = icalrecur_iterator_next(it); it && !icaltime_is_null_time(t);
-             t = icalrecur_iterator_next(it)) {
-                int64_t day = date_to_days((Date){t.year, t.month, t.day});
-                if (day >= want) {
-                        found = day == want;
-                        break;
-                }
-        }
-        icalrecur_iterator_free(it);
-        return found;
-}
-
 static icalproperty *datetime_prop(icalproperty *p, icaltimezone *z)
 {
         if (z != icaltimezone_get_utc_timezone())
@@ -449,19 +505,25 @@ static void add_people(icalcomponent *ev, const Meeting *m)
         }
 }
 
-static void add_details(icalcomponent *ev, const Meeting *m)
+/* LOCATION, DESCRIPTION (after the reason of a move, if any), ORGANIZER
+ * and ATTENDEEs. */
+static void add_details(icalcomponent *ev, const Meeting *m, const char *reason)
 {
         if (m->location)
                 icalcomponent_add_property(ev, icalproperty_new_location(m->location));
-        if (m->description)
-                icalcomponent_add_property(ev, icalproperty_new_description(m->description));
+        _cleanup_free_ char *desc = reason ? xasprintf("Moved: %s%s%s", reason, m->description ? "\n\n" : "",
+                                                       m->description ? m->description : "")
+                                           : NULL;
+        if (desc || m->description)
+                icalcomponent_add_property(ev, icalproperty_new_description(desc ? desc : m->description));
         add_people(ev, m);
 }
 
-static bool is_skip_date(const Meeting *m, Date d)
+/* Is the occurrence on local date d skipped or moved (plan.h)? */
+static bool is_changed_date(const Build *b, Date d)
 {
-        for (size_t i = 0; i < m->n_skip; i++)
-                if (date_to_days(m->skip[i]) == date_to_days(d))
+        for (size_t i = 0; i < b->n_plan; i++)
+                if (date_to_days(tz_instant_to_wall(b->meeting->zone, b->plan[i].rid).date) == date_to_days(d))
                         return true;
         return false;
 }
@@ -637,7 +699,7 @@ static icalcomponent *exception_event(Build *b, Wall w)
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
         icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
         icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(start + m->duration), utc)));
-        add_details(ev, m);
+        add_details(ev, m, NULL);
         return ev;
 }
 
@@ -650,7 +712,7 @@ static void edges_warn(Build *b, const Walls *ws)
                 Wall w = ws->v[i];
                 TzShift sh;
                 TzWallKind kind = tz_wall_kind(m->zone, w, &sh);
-                if (kind == TZ_WALL_ONCE || is_skip_date(m, w.date) || tz_wall_to_instant(m->zone, w) < b->now)
+                if (kind == TZ_WALL_ONCE || is_changed_date(b, w.date) || tz_wall_to_instant(m->zone, w) < b->now)
                         continue;
                 int lo = sh.before < sh.after ? sh.before : sh.after, hi = sh.before < sh.after ? sh.after : sh.before;
                 Wall from = wall_from_seconds(sh.at + lo), to = wall_from_seconds(sh.at + hi);
@@ -677,6 +739,106 @@ static Date weekly_first(const Meeting *m)
         while (!(m->weekdays & (1u << date_weekday(date_from_days(d)))))
                 d++;
         return date_from_days(d);
+}
+
+/* The rule's wall time of an occurrence (what EXDATE and RECURRENCE-ID
+ * name): its local date, at the meeting's time. */
+static Wall rule_wall(const Meeting *m, int64_t rid)
+{
+        return (Wall){tz_instant_to_wall(m->zone, rid).date, m->hour, m->minute, 0};
+}
+
+/* How far the plan looks at the rule's occurrences: the horizon, and every
+ * change by hand wherever it is. */
+static int64_t plan_bound(const Build *b)
+{
+        int64_t bound = b->horizon;
+        for (size_t i = 0; i < b->meeting->n_changes; i++) {
+                const Change *c = &b->meeting->changes[i];
+                int64_t t = (date_to_days(c->date) + 2) * 86400;
+                if (t > bound)
+                        bound = t;
+        }
+        return bound;
+}
+
+/* The occurrences the rule gives (wall rule r, from first) before bound. */
+static size_t rule_instants(const Meeting *m, struct icalrecurrencetype r, Wall first, int64_t bound, int64_t **ret)
+{
+        int64_t *v = NULL;
+        size_t n = 0, alloc = 0;
+        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(first));
+        for (struct icaltimetype t = it ? icalrecur_iterator_next(it) : icaltime_null_time(); !icaltime_is_null_time(t);
+             t = icalrecur_iterator_next(it)) {
+                int64_t start = tz_wall_to_instant(m->zone, wall_from_ical(t));
+                if (start >= bound)
+                        break;
+                GROW(v, n, alloc);
+                v[n++] = start;
+        }
+        icalrecur_iterator_free(it);
+        *ret = v;
+        return n;
+}
+
+/* The meeting's skipped and moved occurrences (plan.h), with what the
+ * changes by hand came to as errors and warnings at their lines. */
+static int plan_build(Build *b, struct icalrecurrencetype r, Wall first)
+{
+        const Meeting *m = b->meeting;
+        bool holidays = calendars_any(b->calendars) && m->on_holiday != ON_HOLIDAY_KEEP;
+        if (m->n_changes == 0 && !holidays)
+                return 0;
+        _cleanup_free_ int64_t *rids = NULL;
+        size_t n = rule_instants(m, r, first, plan_bound(b), &rids);
+        _cleanup_free_ ChangeVerdict *verdicts = xcalloc(m->n_changes + 1, sizeof(ChangeVerdict));
+        b->n_plan = plan_exceptions(m, rids, n, b->horizon, holidays ? calendars_holiday : NULL, b->calendars,
+                                    &b->plan, verdicts);
+        int ret = 0;
+        for (size_t i = 0; i < m->n_changes; i++) {
+                const Change *c = &m->changes[i];
+                const char *key = c->move ? "move" : "skip";
+                switch (verdicts[i]) {
+                case CHANGE_NOT_AN_OCCURRENCE:
+                        build_error(b, key, "the meeting does not take place on %04d-%02d-%02d", c->date.year,
+                                    c->date.month, c->date.day);
+                        ret = -EINVAL;
+                        break;
+                case CHANGE_ONTO_OCCURRENCE:
+                        build_error(b, key, "%04d-%02d-%02d -> %04d-%02d-%02d: the meeting takes place on %04d-%02d-%02d "
+                                            "already; skip or move that occurrence too",
+                                    c->date.year, c->date.month, c->date.day, c->to.year, c->to.month, c->to.day,
+                                    c->to.year, c->to.month, c->to.day);
+                        ret = -EINVAL;
+                        break;
+                case CHANGE_INTO_HOLIDAY:
+                        build_warning(b, key, "%04d-%02d-%02d -> %04d-%02d-%02d: that is a holiday of one of its departments",
+                                      c->date.year, c->date.month, c->date.day, c->to.year, c->to.month, c->to.day);
+                        break;
+                case CHANGE_OK:
+                        break;
+                }
+        }
+        return ret;
+}
+
+/* A moved occurrence: an override of the meeting's VEVENT (RFC 5545
+ * section 3.8.4.4), with its UID, the RECURRENCE-ID of the occurrence it
+ * replaces, the new DTSTART and DTEND, and why in its DESCRIPTION. */
+static icalcomponent *override_event(Build *b, const Exception *e)
+{
+        const Meeting *m = b->meeting;
+        icalcomponent *ev = icalcomponent_new_vevent();
+        _cleanup_free_ char *uid = xasprintf("%s@%s", m->id, b->config->domain);
+        icalcomponent_add_property(ev, icalproperty_new_uid(uid));
+        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_recurrenceid(ical_in_zone(rule_wall(m, e->rid), m->zone)),
+                                                     m->zone));
+        icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
+        Wall start = tz_instant_to_wall(m->zone, e->start), end = tz_instant_to_wall(m->zone, e->start + m->duration);
+        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(start, m->zone)), m->zone));
+        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
+        add_details(ev, m, e->reason ? e->reason : "by the organizer");
+        return ev;
 }
 
 /* The last occurrence of a bounded rule (its UNTIL in wall time). */
@@ -752,12 +914,8 @@ static icalcomponent *build_event(Build *b)
         }
         if (bounded)
                 rule_publish_until(m, &r, last_day);
-        for (size_t i = 0; i < m->n_skip; i++)
-                if (!rule_meets_on(rule_in_wall_time(r, m->zone), first, m->skip[i])) {
-                        build_error(b, "skip", "the meeting does not take place on %04d-%02d-%02d", m->skip[i].year,
-                                    m->skip[i].month, m->skip[i].day);
-                        return NULL;
-                }
+        if (plan_build(b, rule_in_wall_time(r, m->zone), first) < 0)
+                return NULL;
         /* as a rule with no occurrence is an error, so is skipping them all */
         if (m->n_skip && rule_all_skipped(rule_in_wall_time(r, m->zone), first, m)) {
                 build_error(b, "skip", "names every occurrence: the meeting would never take place");
@@ -790,30 +948,40 @@ static icalcomponent *build_event(Build *b)
                  * exact duration instead (RFC 5545 section 3.8.2.5). */
                 icalcomponent_add_property(ev, icalproperty_new_duration(icaldurationtype_from_int((int)m->duration)));
         icalcomponent_add_property(ev, icalproperty_new_rrule(r));
-        for (size_t i = 0; i < m->n_skip; i++) {
-                Wall x = {m->skip[i], m->hour, m->minute, 0};
-                add_exdate(ev, m, x);
-        }
+        for (size_t i = 0; i < b->n_plan; i++)
+                if (b->plan[i].cancelled)
+                        add_exdate(ev, m, rule_wall(m, b->plan[i].rid));
         for (size_t i = 0; i < edges.n; i++)
-                if (!is_skip_date(m, edges.v[i].date) && wall_to_seconds(edges.v[i]) > wall_to_seconds(dtstart))
+                if (!is_changed_date(b, edges.v[i].date) && wall_to_seconds(edges.v[i]) > wall_to_seconds(dtstart))
                         add_exdate(ev, m, edges.v[i]);
-        add_details(ev, m);
+        add_details(ev, m, NULL);
         for (size_t i = 0; i < edges.n; i++)
                 /* (DTSTART stays at an edge only when no occurrence is
                  * free of one: then the rule itself gives it) */
-                if (!is_skip_date(m, edges.v[i].date) && wall_to_seconds(edges.v[i]) != wall_to_seconds(dtstart)) {
+                if (!is_changed_date(b, edges.v[i].date) && wall_to_seconds(edges.v[i]) != wall_to_seconds(dtstart)) {
                         GROW(b->exceptions, b->n_exceptions, b->alloc_exceptions);
                         b->exceptions[b->n_exceptions++] = exception_event(b, edges.v[i]);
+                }
+        for (size_t i = 0; i < b->n_plan; i++)
+                if (!b->plan[i].cancelled) {
+                        GROW(b->exceptions, b->n_exceptions, b->alloc_exceptions);
+                        b->exceptions[b->n_exceptions++] = override_event(b, &b->plan[i]);
                 }
         free(edges.v);
         return ev;
 }
 
-int schedule_new(const Config *c, int64_t now, Schedule **ret, Diags *diags)
+int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diags *diags)
 {
         Schedule *s = xcalloc(1, sizeof(Schedule));
         int r = 0;
+        int64_t now = o->now;
         s->config = c;
+        s->horizon = now + c->feed_horizon;
+        s->plan = xcalloc(c->n_meetings, sizeof(Exception *));
+        s->n_plan = xcalloc(c->n_meetings, sizeof(size_t));
+        if (calendars_load(c, o->fetch, now, &s->calendars, diags) < 0)
+                r = -EINVAL;
         s->events = xcalloc(c->n_meetings, sizeof(icalcomponent *));
         s->first_starts = xcalloc(c->n_meetings, sizeof(int64_t));
         s->exceptions = xcalloc(c->n_meetings, sizeof(icalcomponent **));
@@ -821,7 +989,8 @@ int schedule_new(const Config *c, int64_t now, Schedule **ret, Diags *diags)
         s->n_events = c->n_meetings;
         ShiftCache shifts = {0};
         for (size_t i = 0; i < c->n_meetings; i++) {
-                Build b = {c, &c->meetings[i], diags, &shifts, now, now + c->feed_horizon, NULL, 0, 0};
+                Build b = {.config = c, .meeting = &c->meetings[i], .diags = diags, .shifts = &shifts, .now = now,
+                           .horizon = s->horizon, .calendars = s->calendars};
                 if (!c->meetings[i].valid) {
                         r = -EINVAL;
                         continue;
@@ -829,6 +998,8 @@ int schedule_new(const Config *c, int64_t now, Schedule **ret, Diags *diags)
                 s->events[i] = build_event(&b);
                 s->exceptions[i] = b.exceptions;
                 s->n_exceptions[i] = b.n_exceptions;
+                s->plan[i] = b.plan;
+                s->n_plan[i] = b.n_plan;
                 if (!s->events[i])
                         r = -EINVAL;
                 else
@@ -843,15 +1014,17 @@ int schedule_new(const Config *c, int64_t now, Schedule **ret, Diags *diags)
         return 0;
 }
 
-int schedule_load(const char *path, int64_t now, Config **config, Schedule **schedule, Diags *diags)
+int schedule_load(const char *path, const ScheduleOptions *o, Config **config, Schedule **schedule, Diags *diags)
 {
         Config *c = NULL;
         Schedule *s = NULL;
         int r = config_parse(path, &c, diags);
         if (!c)
                 return r;
+        if (o->simulated)
+                config_use_simulated_state(c);
         /* Even a config with errors has its valid meetings' rules checked. */
-        int k = schedule_new(c, now, &s, diags);
+        int k = schedule_new(c, o, &s, diags);
         if (r == 0)
                 r = k;
         if (r < 0) {
@@ -874,7 +1047,11 @@ Schedule *schedule_free(Schedule *s)
                 for (size_t k = 0; k < s->n_exceptions[i]; k++)
                         icalcomponent_free(s->exceptions[i][k]);
                 free(s->exceptions[i]);
+                plan_exceptions_free(s->plan[i], s->n_plan[i]);
         }
+        free(s->plan);
+        free(s->n_plan);
+        calendars_free(s->calendars);
         free(s->events);
         free(s->exceptions);
         free(s->n_exceptions);

@@ -15,24 +15,46 @@
 #include <libical/ical.h>
 #include <stdint.h>
 
+#include "calendars.h"
 #include "config.h"
+#include "plan.h"
 #include "tz.h"
 
 typedef struct Schedule {
         const Config *config;
+        Calendars *calendars;   /* the holiday calendars it was built with */
         icalcomponent **events; /* one VEVENT per meeting, in config order */
         int64_t *first_starts;  /* each event's DTSTART instant, computed once */
         size_t n_events;
-        /* per meeting: its occurrences at DST edges, one VEVENT each, in
-         * time order (UID "<meeting-id>.<YYYYMMDD>@<domain>") */
+        /* per meeting, the VEVENTs published with it: its occurrences at
+         * DST edges, one VEVENT each in UTC (UID
+         * "<meeting-id>.<YYYYMMDD>@<domain>"), and its moved occurrences,
+         * overrides with its UID and a RECURRENCE-ID */
         icalcomponent ***exceptions;
         size_t *n_exceptions;
+        /* per meeting: its skipped and moved occurrences, and why (plan.h) */
+        Exception **plan;
+        size_t *n_plan;
+        int64_t horizon;        /* holidays and DST edges are published up to here */
 } Schedule;
+
+typedef enum OccurrenceStatus { OCCURRENCE_HELD, OCCURRENCE_MOVED, OCCURRENCE_CANCELLED } OccurrenceStatus;
+extern const char *const schedule_status_names[];
 
 typedef struct Occurrence {
         const Meeting *meeting;
-        int64_t start, end; /* instants */
+        int64_t start, end;     /* instants: where it takes place */
+        int64_t rid;            /* its start by the rule (RECURRENCE-ID): its identity */
+        OccurrenceStatus status;
+        const char *reason;     /* moved or cancelled: why, if known */
 } Occurrence;
+
+/* How to build a schedule. */
+typedef struct ScheduleOptions {
+        int64_t now;    /* the horizon is now + [tandem] feed_horizon */
+        bool fetch;     /* fetch a holiday calendar URL that has no cached copy yet */
+        bool simulated; /* a simulated clock: state in <state_dir>/simulated */
+} ScheduleOptions;
 
 /* Builds one VEVENT per meeting, and the VEVENTs of its occurrences at DST
  * edges that start before now + feed_horizon (all of them from the
@@ -41,24 +63,35 @@ typedef struct Occurrence {
  * occurrence, a skip date the meeting does not meet on) are config errors,
  * reported at their line; returns -EINVAL then. Meeting times that
  * calendar apps read differently are warnings. */
-int schedule_new(const Config *c, int64_t now, Schedule **ret, Diags *diags);
+int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diags *diags);
 Schedule *schedule_free(Schedule *s);
 /* Reads, validates and schedules path: every error of the config and of
  * its rules lands in diags, in one run. Returns 0, -EINVAL (config errors)
  * or -errno (cannot read). */
-int schedule_load(const char *path, int64_t now, Config **config, Schedule **schedule, Diags *diags);
+int schedule_load(const char *path, const ScheduleOptions *o, Config **config, Schedule **schedule, Diags *diags);
 static inline void schedule_freep(Schedule **s) { schedule_free(*s); }
 
-/* Every occurrence that starts in [from, to), in time order (ties by
- * meeting order). If dept is not NULL, only that department's meetings. */
-size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const Department *dept,
+/* Every occurrence held (where it is, moved or not) that starts in [from,
+ * to), in time order (ties by meeting order); with cancelled, also the
+ * cancelled ones, at the start they would have had. If dept is not NULL,
+ * only that department's meetings. */
+size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const Department *dept, bool cancelled,
                             Occurrence **ret);
 /* The occurrences of one VEVENT (RRULE, EXDATE; or just DTSTART without a
  * rule) that start in [from, to), at most max of them; appends to *ret. */
 void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, size_t max,
                      Occurrence **ret, size_t *n, size_t *alloc);
-/* The next occurrence starting at or after `from`; false if none. */
+/* The next occurrence held, starting at or after `from`; false if none. */
 bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence *ret);
+/* The meeting's occurrence by the rule at rid (held, moved or cancelled);
+ * false if the rule has none there. */
+bool schedule_occurrence(const Schedule *s, const Meeting *m, int64_t rid, Occurrence *ret);
+
+/* When the notice of a moved or cancelled occurrence is due (README
+ * "Holidays and changes"): when its first reminder would have gone, or the
+ * moved one's if that is earlier; -1 for a meeting without reminders (a
+ * notice takes their place) or an occurrence held as planned. */
+int64_t schedule_notice_due(const Occurrence *o);
 
 /* The UTC instant of DTSTART: the first occurrence of the rule. */
 int64_t schedule_first_start(icalcomponent *vevent);

@@ -334,10 +334,12 @@ def preview(config, start, days):
 
 def predicted_reminders(occurrences):
     """(meeting, start, offset seconds, department) -> (due, before text)
-    for every reminder of every occurrence in a preview."""
+    for every reminder of every occurrence in a preview (a cancelled one has
+    none). A moved occurrence's reminders are keyed by its original start
+    (README "Holidays and changes"), and fall due before its new one."""
     out = {}
     for o in occurrences:
-        start = instant(o["start"])
+        start = instant(o.get("original_start") or o["start"])
         for r in o["reminders"]:
             for d in o["departments"]:
                 out[(o["meeting"], start, offset_seconds(r["before"]), d)] = (instant(r["at"]), r["before"])

@@ -963,7 +963,10 @@ def check_config(path, tandem, tmp, stats, verbose):
             problems += check_plain(cfg, feed, by_uid)
 
         window = ["--from", iso(WINDOW_FROM), "--days", str(WINDOW_DAYS), "--json"]
-        preview = json.loads(run([tandem, "-c", path, "preview"] + window + sel, label + " preview"))
+        # cancelled occurrences are listed by preview, with their status,
+        # and are in no calendar
+        preview = [o for o in json.loads(run([tandem, "-c", path, "preview"] + window + sel, label + " preview"))
+                   if o.get("status") != "cancelled"]
         tandem_occ = occurrence_keys(preview, label + " tandem preview")
         zones = {m.id: zone(m.zone) for m in meetings}
         for o in preview:

@@ -26,7 +26,7 @@ static Built build_text_at(const char *text, int64_t now)
         b.l = load_text(text);
         if (b.l.r != 0)
                 fail_msg("config_load = %d:\n%s", b.l.r, b.l.text);
-        b.r = schedule_new(b.l.config, now, &b.s, &b.diags);
+        b.r = schedule_new(b.l.config, &(ScheduleOptions){now, false, false}, &b.s, &b.diags);
         b.text = diags_text(&b.diags);
         return b;
 }
@@ -65,7 +65,7 @@ static void built_free(Built *b)
 static void expect_starts(const Built *b, int64_t from, int64_t to, const int64_t *want, size_t n_want, int64_t duration)
 {
         Occurrence *occ = NULL;
-        size_t n = schedule_occurrences(b->s, from, to, NULL, &occ);
+        size_t n = schedule_occurrences(b->s, from, to, NULL, false, &occ);
         bool ok = n == n_want;
         for (size_t i = 0; ok && i < n; i++)
                 ok = occ[i].start == want[i] && occ[i].end - occ[i].start == duration;
@@ -144,7 +144,7 @@ static void test_weekly(void **state)
                       utc(2026, 1, 20, 10, 0));
         /* a whole year: 52 Tuesdays from 2026-01-06 */
         Occurrence *occ = NULL;
-        assert_int_equal(schedule_occurrences(b.s, Y2026, Y2027, NULL, &occ), 52);
+        assert_int_equal(schedule_occurrences(b.s, Y2026, Y2027, NULL, false, &occ), 52);
         free(occ);
 
         Occurrence next;
@@ -694,7 +694,7 @@ static void test_local_time_kept_across_dst(void **state)
                       utc(2026, 11, 2, 15, 0));
         /* each occurrence at 10:00 New York time, all year */
         Occurrence *occ = NULL;
-        size_t n = schedule_occurrences(b.s, Y2026, Y2027, NULL, &occ);
+        size_t n = schedule_occurrences(b.s, Y2026, Y2027, NULL, false, &occ);
         assert_int_equal(n, 44);
         icaltimezone *ny = tz_lookup("America/New_York");
         for (size_t i = 0; i < n; i++) {
@@ -717,7 +717,7 @@ static void test_local_time_kept_across_dst(void **state)
          * clock difference: 01:00 EST + 2h = 08:00Z, which is 04:00 EDT */
         b = build("day = sunday\ntime = 01:00\nduration = 2h\ntimezone = America/New_York\nstart = 2026-03-08\n");
         Occurrence *o = NULL;
-        assert_int_equal(schedule_occurrences(b.s, Y2026, utc(2026, 3, 9, 0, 0), NULL, &o), 1);
+        assert_int_equal(schedule_occurrences(b.s, Y2026, utc(2026, 3, 9, 0, 0), NULL, false, &o), 1);
         assert_instant(o[0].start, utc(2026, 3, 8, 6, 0));
         assert_instant(o[0].end, utc(2026, 3, 8, 8, 0));
         free(o);
@@ -757,14 +757,14 @@ static void test_occurrences_merged_and_filtered(void **state)
         assert_int_equal(b.r, 0);
         const Config *c = b.l.config;
         Occurrence *occ = NULL;
-        size_t n = schedule_occurrences(b.s, utc(2026, 1, 5, 0, 0), utc(2026, 1, 6, 0, 0), NULL, &occ);
+        size_t n = schedule_occurrences(b.s, utc(2026, 1, 5, 0, 0), utc(2026, 1, 6, 0, 0), NULL, false, &occ);
         assert_int_equal(n, 3);
         assert_string_equal(occ[0].meeting->id, "early"); /* ties in config order */
         assert_string_equal(occ[1].meeting->id, "same");
         assert_string_equal(occ[2].meeting->id, "late");
         free(occ);
 
-        n = schedule_occurrences(b.s, utc(2026, 1, 5, 0, 0), utc(2026, 1, 13, 0, 0), config_department(c, "a"), &occ);
+        n = schedule_occurrences(b.s, utc(2026, 1, 5, 0, 0), utc(2026, 1, 13, 0, 0), config_department(c, "a"), false, &occ);
         assert_int_equal(n, 4);
         for (size_t i = 0; i < n; i++)
                 assert_true(meeting_has_department(occ[i].meeting, config_department(c, "a")));
