@@ -247,7 +247,7 @@ static void reload(Daemon *d)
                 log_warning("state_dir changed to %s; the ledger stays at %s until a restart", config->state_dir,
                             d->config->state_dir);
         FeedMeta *meta = meta_load(d->ledger, schedule);
-        reminders_load(d->reminders, schedule, false);
+        reminders_load(d->reminders, schedule, d->schedule, false);
         schedule_free(d->schedule);
         config_free(d->config);
         free(d->meta);
@@ -378,7 +378,7 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
         log_info("tandem started: %zu departments, %zu meetings, ledger %s/ledger.sqlite", d.config->n_departments,
                  d.config->n_meetings, state ? state : d.config->state_dir);
         reminders_set_listener(d.reminders, on_reminders_changed, &d);
-        reminders_load(d.reminders, d.schedule, true);
+        reminders_load(d.reminders, d.schedule, NULL, true);
         notify_ready(&d);
         r = sd_event_loop(d.event);
         daemon_free(&d);

@@ -1,6 +1,8 @@
-/* reminder.c — the reminder heap, catch-up after downtime, and the hand-off
- * to chat and delivery with the ledger in between. Decisions come from
- * outbox.c; every ledger call's result changes what happens next. */
+/* reminder.c — the heap of messages due (reminders, and notices of
+ * cancelled and moved occurrences), catch-up after downtime, the notices a
+ * changed plan owes, and the hand-off to chat and delivery with the ledger
+ * in between. Decisions come from outbox.c; every ledger call's result
+ * changes what happens next. */
 #include "reminder.h"
 
 #include <errno.h>
@@ -10,12 +12,23 @@
 #include "outbox.h"
 #include "util.h"
 
-/* The next reminder of one (meeting, offset, department). */
+/* A message due: the next reminder of one (meeting, offset, department),
+ * or a notice about one occurrence for one department. */
 typedef struct Entry {
         int64_t due;
-        Occurrence occ;
+        MessageKind kind;
+        Occurrence occ;    /* reminders: the occurrence held; notices: as it is now */
+        int64_t told;      /* notices: the start people were told (0: none) */
+        int64_t key_start; /* notices: the occurrence told of (RECURRENCE-ID) */
         size_t reminder, dept;
 } Entry;
+
+/* How far from what people were told a changed rule's occurrence may lie
+ * and still be "the same meeting, moved" rather than one cancelled. */
+#define MATCH_WINDOW (3 * 86400)
+/* A change made by a reload is announced at once for the occurrences whose
+ * first reminder is due this soon (README "Holidays and changes"). */
+#define ANNOUNCE_SOON (24 * 3600)
 
 /* A reminder handed to delivery. It owns copies of its key, because a
  * reload may free the config while the request is still in flight. */
@@ -118,30 +131,66 @@ static Entry heap_pop(Reminders *r)
 
 /* ---- scheduling ---------------------------------------------------- */
 
+/* A reminder's key names its occurrence by RECURRENCE-ID, which a move
+ * does not change: a reminder sent before a move is not sent again. */
 static MessageKey key_of(const Occurrence *o, size_t reminder, size_t dept)
 {
         const Meeting *m = o->meeting;
-        return (MessageKey){MESSAGE_REMINDER, m->id, o->start, m->reminders[reminder].before, m->departments[dept]->id,
+        return (MessageKey){MESSAGE_REMINDER, m->id, o->rid, m->reminders[reminder].before, m->departments[dept]->id,
                             o->start};
 }
 
-/* "sync/sales 15m before 2026-03-02T10:00:00Z" */
-static char *label_of(const Occurrence *o, size_t reminder, size_t dept)
+/* A notice's key: the occurrence told of, and what it announces (a second
+ * move is a new notice). */
+static MessageKey notice_key(const Entry *e)
 {
-        const Meeting *m = o->meeting;
-        char start[32];
-        tz_format_rfc3339(icaltimezone_get_utc_timezone(), o->start, start);
-        return xasprintf("reminder %s/%s %s before %s", m->id, m->departments[dept]->id, m->reminders[reminder].text,
-                         start);
+        const Meeting *m = e->occ.meeting;
+        int64_t announced = e->kind == MESSAGE_MOVED ? e->occ.start : 0;
+        return (MessageKey){e->kind, m->id, e->key_start, announced, m->departments[e->dept]->id, announced};
 }
 
-/* Queues the entry for the first occurrence that starts after `after`. */
+static MessageKey entry_key(const Entry *e)
+{
+        return e->kind == MESSAGE_REMINDER ? key_of(&e->occ, e->reminder, e->dept) : notice_key(e);
+}
+
+/* "reminder sync/sales 15m before 2026-03-02T10:00:00Z", "moved notice
+ * sync/sales of 2026-03-02T10:00:00Z" */
+static char *label_of(const Entry *e)
+{
+        const Meeting *m = e->occ.meeting;
+        char start[32];
+        if (e->kind != MESSAGE_REMINDER) {
+                tz_format_rfc3339(icaltimezone_get_utc_timezone(), e->told ? e->told : e->key_start, start);
+                return xasprintf("%s notice %s/%s of %s", ledger_kind_names[e->kind], m->id, m->departments[e->dept]->id,
+                                 start);
+        }
+        tz_format_rfc3339(icaltimezone_get_utc_timezone(), e->occ.start, start);
+        return xasprintf("reminder %s/%s %s before %s", m->id, m->departments[e->dept]->id,
+                         m->reminders[e->reminder].text, start);
+}
+
+/* When a notice no longer helps: the meeting took (or would have taken)
+ * place. */
+static int64_t notice_deadline(const Entry *e)
+{
+        return e->kind == MESSAGE_CANCELLED ? e->told : e->occ.start;
+}
+
+/* Queues the reminder for the first occurrence that starts after `after`. */
 static void schedule_entry(Reminders *r, const Meeting *m, size_t reminder, size_t dept, int64_t after)
 {
         Occurrence o;
         if (!schedule_next(r->schedule, m, after + 1, &o))
                 return;
-        heap_push(r, (Entry){o.start - m->reminders[reminder].before, o, reminder, dept});
+        heap_push(r, (Entry){.due = o.start - m->reminders[reminder].before, .kind = MESSAGE_REMINDER, .occ = o,
+                             .reminder = reminder, .dept = dept});
+}
+
+static void push_notice(Reminders *r, int64_t due, MessageKind kind, const Occurrence *o, int64_t told,
+                        int64_t key_start, size_t dept)
+{
+        heap_push(r, (Entry){.due = due, .kind = kind, .occ = *o, .told = told, .key_start = key_start, .dept = dept});
 }
 
 static void arm(Reminders *r)
@@ -208,15 +257,32 @@ static void pass_end(void *userdata)
         arm(r);
 }
 
-static int send_reminder(Reminders *r, const Entry *e, int64_t now)
+/* The message for the entry, in the department's chat. */
+static void compose(Reminders *r, const Entry *e, int64_t now, ChatMessage *msg)
 {
         const Meeting *m = e->occ.meeting;
         const Department *d = m->departments[e->dept];
-        const Reminder *rem = &m->reminders[e->reminder];
-        MessageKey k = key_of(&e->occ, e->reminder, e->dept);
+        if (e->kind == MESSAGE_REMINDER) {
+                chat_reminder(m, d, &e->occ, &m->reminders[e->reminder], now, msg);
+                return;
+        }
+        ChatNotice n = {.cancelled = e->kind == MESSAGE_CANCELLED, .original_start = e->told,
+                        .original_end = e->told + m->duration, .start = e->occ.start, .end = e->occ.end,
+                        .reason = e->occ.reason};
+        Occurrence next;
+        if (n.cancelled && schedule_next(r->schedule, m, e->told + 1, &next))
+                n.next = next.start;
+        chat_notice(m, d, &n, msg);
+}
+
+static int send_message(Reminders *r, const Entry *e, int64_t now)
+{
+        const Meeting *m = e->occ.meeting;
+        const Department *d = m->departments[e->dept];
+        MessageKey k = entry_key(e);
         ChatMessage msg;
 
-        chat_reminder(m, d, &e->occ, rem, now, &msg);
+        compose(r, e, now, &msg);
         if (d->chat == CHAT_CONSOLE) {
                 const MessageKey *keys[] = {&k};
                 if (ledger_attempts(r->ledger, keys, 1, now) < 0) {
@@ -237,46 +303,70 @@ static int send_reminder(Reminders *r, const Entry *e, int64_t now)
         p->key = (MessageKey){k.kind, p->meeting, k.start, k.offset, p->department, k.told};
         p->next = r->pending;
         r->pending = p;
-        _cleanup_free_ char *label = label_of(&e->occ, e->reminder, e->dept);
+        _cleanup_free_ char *label = label_of(e);
         DeliverCallbacks cb = {on_done};
-        deliver_submit(r->delivery, d->webhook, &msg, e->occ.start * USEC_PER_SEC, label, &cb, p);
+        int64_t deadline = e->kind == MESSAGE_REMINDER ? e->occ.start : notice_deadline(e);
+        deliver_submit(r->delivery, d->webhook, &msg, deadline * USEC_PER_SEC, label, &cb, p);
         return 0;
 }
 
-/* One due entry: what the ledger says of every reminder of its occurrence
- * for the department, then outbox_decide(). -EIO when the ledger cannot be
- * read: nothing is decided then. */
-static int fire(Reminders *r, const Entry *e, int64_t now)
+/* What the ledger (and this process) says of the entry's reminder and its
+ * siblings, or of the notice alone: the outbox's slots. -EIO when the
+ * ledger cannot be read. */
+static int slots_of(Reminders *r, const Entry *e, OutboxSlot *slots, size_t *n, size_t *self, int64_t *start)
 {
         const Meeting *m = e->occ.meeting;
-        OutboxSlot slots[m->n_reminders];
+        if (e->kind != MESSAGE_REMINDER) {
+                MessageKey k = notice_key(e);
+                *start = notice_deadline(e);
+                slots[0] = (OutboxSlot){.before = *start - e->due, .in_flight = pending_find(r, &k) != NULL};
+                *n = 1;
+                *self = 0;
+                return ledger_get(r->ledger, &k, &slots[0].row);
+        }
         for (size_t i = 0; i < m->n_reminders; i++) {
                 MessageKey k = key_of(&e->occ, i, e->dept);
                 slots[i] = (OutboxSlot){.before = m->reminders[i].before, .in_flight = pending_find(r, &k) != NULL};
                 if (ledger_get(r->ledger, &k, &slots[i].row) < 0)
                         return -EIO;
         }
-        MessageKey k = key_of(&e->occ, e->reminder, e->dept);
+        *n = m->n_reminders;
+        *self = e->reminder;
+        *start = e->occ.start;
+        return 0;
+}
+
+/* One due entry: outbox_decide() on what the ledger says, then act. -EIO
+ * when the ledger cannot be read: nothing is decided then. */
+static int fire(Reminders *r, const Entry *e, int64_t now)
+{
+        const Meeting *m = e->occ.meeting;
+        OutboxSlot slots[m->n_reminders + 1];
+        size_t n, self;
+        int64_t start;
+        if (slots_of(r, e, slots, &n, &self, &start) < 0)
+                return -EIO;
+        MessageKey k = entry_key(e);
         _cleanup_free_ char *label = NULL;
-        switch (outbox_decide(slots, m->n_reminders, e->reminder, e->occ.start, now)) {
+        switch (outbox_decide(slots, n, self, start, now)) {
         case OUTBOX_SEND:
-                return send_reminder(r, e, now);
+                return send_message(r, e, now);
         case OUTBOX_SUPERSEDE:
-                label = label_of(&e->occ, e->reminder, e->dept);
+                label = label_of(e);
                 log_info("%s: superseded: overdue, and a later reminder of the same meeting follows soon", label);
                 ledger_record(r->ledger, &k, LEDGER_SUPERSEDED, 0, NULL, now);
                 count(r, k.department, LEDGER_SUPERSEDED, NULL, now);
                 return 0;
         case OUTBOX_MISS:
-                label = label_of(&e->occ, e->reminder, e->dept);
+                label = label_of(e);
                 log_warning("%s: missed: the meeting started before it could be sent", label);
                 ledger_record(r->ledger, &k, LEDGER_MISSED, 0, NULL, now);
                 count(r, k.department, LEDGER_MISSED, NULL, now);
                 return 0;
         case OUTBOX_FAIL:
-                label = label_of(&e->occ, e->reminder, e->dept);
+                label = label_of(e);
                 log_warning("%s: failed: the meeting started while it was being sent", label);
-                ledger_record(r->ledger, &k, LEDGER_FAILED, slots[e->reminder].row.http_status,
+                ledger_record(r->ledger, &k, LEDGER_FAILED, slots[self].row.http_status,
                               "the meeting started before it could be sent", now);
                 count(r, k.department, LEDGER_FAILED, "the meeting started before it could be sent", now);
                 return 0;
@@ -299,7 +389,8 @@ static void on_timer(void *userdata)
                         break;
                 }
                 Entry e = heap_pop(r);
-                schedule_entry(r, e.occ.meeting, e.reminder, e.dept, e.occ.start);
+                if (e.kind == MESSAGE_REMINDER)
+                        schedule_entry(r, e.occ.meeting, e.reminder, e.dept, e.occ.start);
         }
         ledger_flush(r->ledger, now);
         arm(r);
@@ -318,14 +409,159 @@ static void record_missed(Reminders *r, const Schedule *s, int64_t since, int64_
                 const Meeting *m = occ[i].meeting;
                 for (size_t ri = 0; ri < m->n_reminders; ri++)
                         for (size_t di = 0; di < m->n_departments; di++) {
-                                Entry e = {occ[i].start - m->reminders[ri].before, occ[i], ri, di};
+                                Entry e = {.due = occ[i].start - m->reminders[ri].before, .kind = MESSAGE_REMINDER,
+                                           .occ = occ[i], .reminder = ri, .dept = di};
                                 if (fire(r, &e, now) < 0)
                                         return; /* the ledger cannot be read: they stay as they are */
                         }
         }
 }
 
-void reminders_load(Reminders *r, const Schedule *s, bool startup)
+/* The notices the plan itself owes: each skipped or moved occurrence still
+ * to come, announced when its first reminder would have gone. */
+static void plan_notices(Reminders *r, const Schedule *s, int64_t now)
+{
+        for (size_t i = 0; i < s->config->n_meetings; i++) {
+                const Meeting *m = &s->config->meetings[i];
+                for (size_t k = 0; k < s->n_plan[i]; k++) {
+                        Occurrence o;
+                        if (!schedule_occurrence(s, m, s->plan[i][k].rid, &o))
+                                continue;
+                        int64_t due = schedule_notice_due(&o);
+                        int64_t until = o.status == OCCURRENCE_CANCELLED ? o.rid : o.start;
+                        if (due < 0 || until <= now)
+                                continue;
+                        for (size_t di = 0; di < m->n_departments; di++)
+                                push_notice(r, due, o.status == OCCURRENCE_CANCELLED ? MESSAGE_CANCELLED : MESSAGE_MOVED,
+                                            &o, o.rid, o.rid, di);
+                }
+        }
+}
+
+static const Told *told_find(const Told *t, size_t n, const char *meeting, int64_t rid, const char *dept)
+{
+        for (size_t i = 0; i < n; i++)
+                if (t[i].start == rid && streq(t[i].meeting, meeting) && streq(t[i].department, dept))
+                        return &t[i];
+        return NULL;
+}
+
+static ssize_t dept_index(const Meeting *m, const char *id)
+{
+        for (size_t i = 0; i < m->n_departments; i++)
+                if (streq(m->departments[i]->id, id))
+                        return (ssize_t)i;
+        return -1;
+}
+
+/* The rule changed under an occurrence people were told of: the nearest
+ * occurrence of the new rule within MATCH_WINDOW that nobody was told of,
+ * "the same meeting, moved". */
+static bool match_moved(Reminders *r, const Meeting *m, const Told *told, const Told *all, size_t n_all,
+                        Occurrence *ret)
+{
+        _cleanup_free_ Occurrence *occ = NULL;
+        size_t n = schedule_occurrences(r->schedule, told->told - MATCH_WINDOW, told->told + MATCH_WINDOW, NULL, false,
+                                        &occ);
+        bool found = false;
+        for (size_t i = 0; i < n; i++) {
+                if (occ[i].meeting != m || told_find(all, n_all, m->id, occ[i].rid, told->department))
+                        continue;
+                int64_t dist = llabs(occ[i].start - told->told);
+                if (!found || dist < llabs(ret->start - told->told)) {
+                        *ret = occ[i];
+                        found = true;
+                }
+        }
+        return found;
+}
+
+/* A reminder already sent for the occurrence people were told of stands
+ * for the same reminder of the occurrence it became: not sent again. */
+static void cover(Reminders *r, const Meeting *m, const Told *told, const Occurrence *now_occ, size_t di,
+                  int64_t now)
+{
+        for (size_t k = 0; k < m->n_reminders; k++) {
+                MessageKey was = {MESSAGE_REMINDER, m->id, told->start, m->reminders[k].before, told->department,
+                                  told->told};
+                MessageKey is = key_of(now_occ, k, di);
+                LedgerRow a, b;
+                if (ledger_get(r->ledger, &was, &a) == 0 && a.status == LEDGER_SENT &&
+                    ledger_get(r->ledger, &is, &b) == 0 && b.status == LEDGER_NONE)
+                        ledger_record(r->ledger, &is, LEDGER_SUPERSEDED, 0, "sent before the meeting moved", now);
+        }
+}
+
+/* One occurrence people were told of, against the plan now: a notice at
+ * once if it moved or was cancelled since. */
+static void diff_one(Reminders *r, const Told *t, const Told *all, size_t n_all, int64_t now)
+{
+        const Schedule *s = r->schedule;
+        const Meeting *m = NULL;
+        for (size_t i = 0; i < s->config->n_meetings && !m; i++)
+                if (streq(s->config->meetings[i].id, t->meeting))
+                        m = &s->config->meetings[i];
+        ssize_t di = m ? dept_index(m, t->department) : -1;
+        if (di < 0 || t->told == 0)
+                return; /* a meeting or department gone; or told it is cancelled */
+        Occurrence o;
+        if (schedule_occurrence(s, m, t->start, &o)) {
+                if (o.status == OCCURRENCE_CANCELLED)
+                        push_notice(r, now, MESSAGE_CANCELLED, &o, t->told, t->start, (size_t)di);
+                else if (o.start != t->told && o.start > now)
+                        push_notice(r, now, MESSAGE_MOVED, &o, t->told, t->start, (size_t)di);
+                return;
+        }
+        if (t->told <= now)
+                return;
+        /* The rule no longer has it: a new time, day or zone for the whole
+         * meeting. */
+        if (match_moved(r, m, t, all, n_all, &o)) {
+                if (o.start != t->told) {
+                        cover(r, m, t, &o, (size_t)di, now);
+                        push_notice(r, now, MESSAGE_MOVED, &o, t->told, t->start, (size_t)di);
+                }
+                return;
+        }
+        Occurrence gone = {m, t->told, t->told + m->duration, t->start, OCCURRENCE_CANCELLED, NULL};
+        push_notice(r, now, MESSAGE_CANCELLED, &gone, t->told, t->start, (size_t)di);
+}
+
+/* What people were told, against the new plan: the ledger's last word on
+ * each occurrence still to come, and, on a reload, the old plan's
+ * occurrences whose first reminder is due within ANNOUNCE_SOON. */
+static void diff(Reminders *r, const Schedule *old, int64_t now)
+{
+        Told *told = NULL;
+        size_t n = 0, alloc = 0;
+        if (ledger_told(r->ledger, now, &told, &n) < 0) {
+                log_warning("ledger: cannot read what was announced; changes are announced when their notice is due");
+                return;
+        }
+        alloc = n;
+        _cleanup_free_ Occurrence *soon = NULL;
+        size_t n_soon = old ? schedule_occurrences(old, now, now + ANNOUNCE_SOON + 28 * 86400, NULL, false, &soon) : 0;
+        for (size_t i = 0; i < n_soon; i++) {
+                const Meeting *m = soon[i].meeting;
+                int64_t first = INT64_MAX;
+                for (size_t k = 0; k < m->n_reminders; k++)
+                        if (soon[i].start - m->reminders[k].before < first)
+                                first = soon[i].start - m->reminders[k].before;
+                if (first <= now || first > now + ANNOUNCE_SOON)
+                        continue;
+                for (size_t di = 0; di < m->n_departments; di++)
+                        if (!told_find(told, n, m->id, soon[i].rid, m->departments[di]->id)) {
+                                GROW(told, n, alloc);
+                                told[n++] = (Told){xstrdup(m->id), xstrdup(m->departments[di]->id), soon[i].rid,
+                                                   soon[i].start};
+                        }
+        }
+        for (size_t i = 0; i < n; i++)
+                diff_one(r, &told[i], told, n, now);
+        ledger_told_free(told, n);
+}
+
+void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool startup)
 {
         int64_t now = clock_now(), alive;
         r->schedule = s;
@@ -338,7 +574,9 @@ void reminders_load(Reminders *r, const Schedule *s, bool startup)
                         for (size_t di = 0; di < m->n_departments; di++)
                                 schedule_entry(r, m, ri, di, now);
         }
-        /* Reminders already due (downtime, a new offset) go out now. */
+        plan_notices(r, s, now);
+        diff(r, old, now);
+        /* Messages already due (downtime, a new offset, a change) go out now. */
         on_timer(r);
 }
 

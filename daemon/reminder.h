@@ -30,9 +30,13 @@ Reminders *reminders_free(Reminders *r);
  * STATUS= and health. */
 void reminders_set_listener(Reminders *r, void (*changed)(void *userdata), void *userdata);
 
-/* Schedules from now on. On start-up (not on reload), reminders of
- * meetings that started while the daemon was down are recorded as missed. */
-void reminders_load(Reminders *r, const Schedule *s, bool startup);
+/* Schedules from now on: reminders, and the notices the plan owes for its
+ * skipped and moved occurrences. Where what people were told (the ledger;
+ * and the old schedule's occurrences whose first reminder is due within a
+ * day, on a reload) differs from s, a notice goes out at once (README
+ * "Holidays and changes"). On start-up, reminders of meetings that started
+ * while the daemon was down are recorded as missed. */
+void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool startup);
 void reminders_stats(const Reminders *r, ReminderStats *ret);
 /* Outcomes by department since start (ids stay valid until the next call
  * or reminders_free). */

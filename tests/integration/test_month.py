@@ -166,6 +166,7 @@ class Month(harness.TestCase):
         # The sink: one request per webhook reminder, matching the ledger,
         # each leaving when the ledger says it was sent.
         webhook = collections.Counter()
+        notices = []
         for req in self.sink.requests():
             dept = os.path.basename(req.path)
             if dept == "sales":  # slack: no key in the payload; count only
@@ -173,6 +174,9 @@ class Month(harness.TestCase):
                 continue
             b = req.json()
             self.assertEqual(b["department"], dept)
+            if b["type"] == "cancelled":
+                notices.append((b["meeting"], instant(b["original_start"]), dept, int(req.vtime)))
+                continue
             self.assertEqual(b["type"], "reminder")
             k = (b["meeting"], instant(b["start"]), harness.offset_seconds(b["before"]), dept)
             webhook[k] += 1
@@ -185,6 +189,16 @@ class Month(harness.TestCase):
         legal = [l for l in daemon.stdout().splitlines() if l.startswith("[legal] ")]
         self.assertEqual(len(legal), sum(1 for k in sent if k[3] == "legal"))
         self.assertEqual(len(daemon.stdout().splitlines()), len(legal))
+
+        # The skipped stand-up of Friday 13 March: instead of its reminder,
+        # one notice per department, when the reminder would have gone.
+        skipped = [o for o in harness.preview(self.config, FROM, DAYS) if o["status"] == "cancelled"]
+        self.assertEqual([(o["meeting"], o["start"]) for o in skipped], [("standup", "2026-03-13T12:30:00Z")])
+        at = instant(skipped[0]["notices"][0]["at"])
+        self.assertEqual(at, instant("2026-03-13T12:20:00Z"))
+        self.assertEqual(sorted(notices), [("standup", instant("2026-03-13T12:30:00Z"), d, at)
+                                           for d in ("engineering", "marketing")])
+        self.assertEqual(len(harness.Ledger(self.state).notices()), 2)
 
 
 if __name__ == "__main__":
