@@ -154,6 +154,14 @@ bool calendars_any(const Calendars *cal)
         return false;
 }
 
+bool calendars_missing(const Calendars *cal)
+{
+        for (size_t i = 0; i < cal->n; i++)
+                if (!cal->v[i].h && holiday_source_is_url(cal->v[i].name))
+                        return true;
+        return false;
+}
+
 size_t calendars_urls(const Calendars *cal, const char *const **ret)
 {
         *ret = cal->urls;

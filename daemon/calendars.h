@@ -25,6 +25,8 @@ static inline void calendars_freep(Calendars **c) { calendars_free(*c); }
 const char *calendars_holiday(void *calendars, const Department *dept, Date d);
 /* Whether any calendar is loaded at all. */
 bool calendars_any(const Calendars *cal);
+/* URL sources without a copy yet: the daemon fetches at once. */
+bool calendars_missing(const Calendars *cal);
 /* The URL sources, for the daemon's daily refresh. */
 size_t calendars_urls(const Calendars *cal, const char *const **ret);
 /* "3 holiday calendars (2 of them URLs): 41 holidays in 2027" and the like,

@@ -18,6 +18,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "metrics.h"
+#include "refresh.h"
 #include "reminder.h"
 #include "schedule.h"
 #include "suggest.h"
@@ -34,6 +35,7 @@ typedef struct Daemon {
         Ledger *ledger;
         Delivery *delivery;
         Reminders *reminders;
+        Refresh *refresh;
         Http *http;
         bool stopping;
         bool last_reload_ok;
@@ -59,14 +61,6 @@ static int load(const char *path, bool fetch, Config **config, Schedule **schedu
         return r;
 }
 
-/* A meeting's definition fingerprint: FNV-1a over its VEVENT as published,
- * so SEQUENCE rises exactly when what subscribers see changes. */
-static void fingerprint(icalcomponent *ev, char out[17])
-{
-        _cleanup_free_ char *text = icalcomponent_as_ical_string_r(ev);
-        snprintf(out, 17, "%016llx", (unsigned long long)fnv1a64(text, strlen(text)));
-}
-
 static FeedMeta *meta_load(Ledger *l, const Schedule *s)
 {
         size_t n = s->n_events;
@@ -75,7 +69,7 @@ static FeedMeta *meta_load(Ledger *l, const Schedule *s)
         char (*fps)[17] = xcalloc(n + 1, sizeof(*fps));
         const char **fp_ptrs = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
-                fingerprint(s->events[i], fps[i]);
+                schedule_fingerprint(s, i, fps[i]);
                 ids[i] = s->config->meetings[i].id;
                 fp_ptrs[i] = fps[i];
         }
@@ -222,6 +216,14 @@ static void notify_ready(Daemon *d)
         notify_status(d, true);
 }
 
+/* The holiday calendars of the schedule now, for the daily refresh. */
+static void refresh_follow(Daemon *d)
+{
+        const char *const *urls;
+        size_t n = calendars_urls(d->schedule->calendars, &urls);
+        refresh_set(d->refresh, d->config->state_dir, urls, n, calendars_missing(d->schedule->calendars));
+}
+
 static void reload(Daemon *d)
 {
         Config *config = NULL;
@@ -259,8 +261,36 @@ static void reload(Daemon *d)
         d->last_reload = clock_now();
         free(d->reload_error);
         d->reload_error = NULL;
+        refresh_follow(d);
         log_info("reloaded: %zu departments, %zu meetings", config->n_departments, config->n_meetings);
         notify_ready(d);
+}
+
+/* The daily round's end: the same config, a day's more horizon, the
+ * holidays as fetched. Changes reach the feeds and, as notices, the chats
+ * (reminders_load). */
+static void rebuild(void *userdata)
+{
+        Daemon *d = userdata;
+        Diags diags = {0};
+        Schedule *schedule = NULL;
+        ScheduleOptions o = {clock_now(), false, clock_is_virtual()};
+        if (schedule_new(d->config, &o, &schedule, &diags) < 0) {
+                for (size_t i = 0; i < diags.n; i++)
+                        log_error("%s", diags.lines[i]);
+                log_error("daily rebuild failed; keeping the schedule of %s", d->config_path);
+                diag_free(&diags);
+                return;
+        }
+        diag_free(&diags);
+        FeedMeta *meta = meta_load(d->ledger, schedule);
+        reminders_load(d->reminders, schedule, d->schedule, false);
+        schedule_free(d->schedule);
+        free(d->meta);
+        d->schedule = schedule;
+        d->meta = meta;
+        publish_feeds(d);
+        refresh_follow(d);
 }
 
 static void stopped(void *userdata)
@@ -292,6 +322,7 @@ static void daemon_free(Daemon *d)
 {
         /* Delivery first: its jobs point into the reminders' bookkeeping. */
         http_free(d->http);
+        refresh_free(d->refresh);
         deliver_free(d->delivery);
         reminders_free(d->reminders);
         ledger_close(d->ledger);
@@ -370,7 +401,8 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
         if (d.http)
                 log_subscribe_links(d.config);
         if ((r = deliver_new(d.event, &d.delivery)) < 0 ||
-            (r = reminders_new(d.event, d.ledger, d.delivery, &d.reminders)) < 0) {
+            (r = reminders_new(d.event, d.ledger, d.delivery, &d.reminders)) < 0 ||
+            (r = refresh_new(d.event, rebuild, &d, &d.refresh)) < 0) {
                 log_error("cannot set up delivery: %s", strerror(-r));
                 goto fail;
         }
@@ -379,6 +411,7 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
                  d.config->n_meetings, state ? state : d.config->state_dir);
         reminders_set_listener(d.reminders, on_reminders_changed, &d);
         reminders_load(d.reminders, d.schedule, NULL, true);
+        refresh_follow(&d);
         notify_ready(&d);
         r = sd_event_loop(d.event);
         daemon_free(&d);

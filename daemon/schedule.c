@@ -199,6 +199,17 @@ bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence
         return n > 0;
 }
 
+void schedule_fingerprint(const Schedule *s, size_t i, char out[static 17])
+{
+        _cleanup_free_ char *text = icalcomponent_as_ical_string_r(s->events[i]);
+        uint64_t h = fnv1a64(text, strlen(text));
+        for (size_t k = 0; k < s->n_exceptions[i]; k++) {
+                _cleanup_free_ char *more = icalcomponent_as_ical_string_r(s->exceptions[i][k]);
+                h ^= fnv1a64(more, strlen(more)) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+        }
+        snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
 int64_t schedule_notice_due(const Occurrence *o)
 {
         const Meeting *m = o->meeting;

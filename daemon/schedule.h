@@ -93,5 +93,10 @@ bool schedule_occurrence(const Schedule *s, const Meeting *m, int64_t rid, Occur
  * notice takes their place) or an occurrence held as planned. */
 int64_t schedule_notice_due(const Occurrence *o);
 
+/* A meeting's definition fingerprint: FNV-1a over every VEVENT published
+ * for it (its rule, its overrides, its occurrences at DST edges), so that
+ * SEQUENCE rises exactly when what subscribers see of it changes. */
+void schedule_fingerprint(const Schedule *s, size_t meeting, char out[static 17]);
+
 /* The UTC instant of DTSTART: the first occurrence of the rule. */
 int64_t schedule_first_start(icalcomponent *vevent);
