@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "util.h"
 
@@ -50,6 +51,7 @@ static int load_one(Calendars *cal, const char *name, bool fetch, int64_t now, D
         int r = holiday_source_load(name, c->state_dir, &s->h, diags);
         if (r == -ENOENT && holiday_source_is_url(name) && fetch) {
                 _cleanup_free_ char *error = NULL;
+                (void)fileio_mkdir_p(c->state_dir); /* a first start: the cache goes there */
                 if (holiday_fetch(name, c->state_dir, FETCH_TIMEOUT_MS, now, &error) >= 0)
                         r = holiday_source_load(name, c->state_dir, &s->h, diags);
                 else {

@@ -48,3 +48,16 @@ int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned
                 fsync(dfd);
         return 0;
 }
+
+int fileio_mkdir_p(const char *path)
+{
+        _cleanup_free_ char *p = xstrdup(path);
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = '\0';
+                        if (mkdir(p, 0750) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        return mkdir(p, 0750) < 0 && errno != EEXIST ? -errno : 0;
+}

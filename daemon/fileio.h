@@ -9,3 +9,5 @@
  * the file and the directory, so the new file survives a power cut.
  * Returns 0 or -errno. */
 int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned mode, bool durable);
+/* mkdir -p, mode 0750 for what it creates. Returns 0 or -errno. */
+int fileio_mkdir_p(const char *path);

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "util.h"
 
@@ -72,19 +73,6 @@ static const char migrate_v1[] =
         " SELECT 'reminder', meeting, start, offset_s, department, status, attempts, http_status, error, updated,"
         "  start FROM reminders_v1;"
         "DROP TABLE reminders_v1;";
-
-static int mkdir_p(const char *path)
-{
-        _cleanup_free_ char *p = xstrdup(path);
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        if (mkdir(p, 0750) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        return mkdir(p, 0750) < 0 && errno != EEXIST ? -errno : 0;
-}
 
 /* ---- the state directory's lock --------------------------------------- */
 
@@ -232,7 +220,7 @@ static int prepare_all(Ledger *l)
 
 int ledger_open(const char *state_dir, bool simulated, Ledger **ret)
 {
-        int r = mkdir_p(state_dir);
+        int r = fileio_mkdir_p(state_dir);
         if (r < 0) {
                 log_error("cannot create state directory %s: %s", state_dir, strerror(-r));
                 return r;

@@ -49,7 +49,7 @@ static void on_fetched(CURL *easy, CURLcode code, void *userdata)
         int k = holiday_fetch_finish(f, code, clock_now(), &error);
         if (k < 0) {
                 r->failures++;
-                log_warning("holidays at %s: refresh failed: %s; keeping the copy there is", host, error ? error : "failed");
+                log_warning("holidays at %s: refresh failed: %s", host, error ? error : "failed");
         } else if (k > 0)
                 log_info("holidays at %s: changed", host);
         clock_busy_end();

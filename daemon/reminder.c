@@ -465,7 +465,12 @@ static bool match_moved(Reminders *r, const Meeting *m, const Told *told, const 
                                         &occ);
         bool found = false;
         for (size_t i = 0; i < n; i++) {
-                if (occ[i].meeting != m || told_find(all, n_all, m->id, occ[i].rid, told->department))
+                if (occ[i].meeting != m)
+                        continue;
+                /* An occurrence people were told of is another meeting's
+                 * news, unless it is what the move announced. */
+                const Told *other = told_find(all, n_all, m->id, occ[i].rid, told->department);
+                if (other && other->told != told->told)
                         continue;
                 int64_t dist = llabs(occ[i].start - told->told);
                 if (!found || dist < llabs(ret->start - told->told)) {
@@ -477,7 +482,8 @@ static bool match_moved(Reminders *r, const Meeting *m, const Told *told, const 
 }
 
 /* A reminder already sent for the occurrence people were told of stands
- * for the same reminder of the occurrence it became: not sent again. */
+ * for the same reminder of the occurrence it became: recorded as sent (the
+ * notice tells the new time), so it is not sent again. */
 static void cover(Reminders *r, const Meeting *m, const Told *told, const Occurrence *now_occ, size_t di,
                   int64_t now)
 {
@@ -488,7 +494,7 @@ static void cover(Reminders *r, const Meeting *m, const Told *told, const Occurr
                 LedgerRow a, b;
                 if (ledger_get(r->ledger, &was, &a) == 0 && a.status == LEDGER_SENT &&
                     ledger_get(r->ledger, &is, &b) == 0 && b.status == LEDGER_NONE)
-                        ledger_record(r->ledger, &is, LEDGER_SUPERSEDED, 0, "sent before the meeting moved", now);
+                        ledger_record(r->ledger, &is, LEDGER_SENT, 0, "went out before the meeting moved", now);
         }
 }
 

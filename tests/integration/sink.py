@@ -23,6 +23,9 @@ every department can have its own URL and its own counters):
                              called (or the sink stops), then 200; the others
                              200 at once: a request surely in flight
   /holdfail/<n>/<name>       the same, but the held request then gets 503
+  /file/<name>               GET: the body given with serve(path, body), with
+                             a strong ETag; 304 for a matching If-None-Match;
+                             500 while fail(path) is on; 404 when not served
   /reset/<name>              closes the connection without an answer, always
   /reset/<n>/<name>          the same for the first n requests, then 200
   /chaos/<seed>/<name>       fails at random, from a random.Random seeded with
@@ -250,6 +253,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(503, {"error": "overloaded"})
             else:
                 self._json(200, {"ok": True})
+        elif kind == "file":
+            body, etag, failing = self.server.sink._file(path)
+            if failing:
+                self._json(500, {"error": "down for maintenance"})
+            elif body is None:
+                self._json(404, {"error": "no such file"})
+            elif self.headers.get("If-None-Match") == etag:
+                self._answer(304, b"", [("ETag", etag)])
+            else:
+                self._answer(200, body, [("ETag", etag), ("Content-Type", "text/calendar; charset=utf-8")])
         elif kind in ("hold", "holdfail") and len(parts) >= 3:
             if nth == int(parts[1]):
                 self.server.sink._held(path).wait()
@@ -293,6 +306,7 @@ class Sink:
         self._counts = {}
         self._chaos = {}
         self._holds = {}
+        self._files = {}
         self._server = None
         self._thread = None
 
@@ -308,6 +322,24 @@ class Sink:
     def _held(self, path):
         with self._lock:
             return self._holds.setdefault(path, threading.Event())
+
+    def serve(self, path, body):
+        """What GET /file/... answers from now on (bytes), or None: 404."""
+        import hashlib
+        with self._lock:
+            failing = self._files.get(path, (None, None, False))[2]
+            etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16] if body is not None else None
+            self._files[path] = (body, etag, failing)
+
+    def fail(self, path, failing=True):
+        """GET /file/... answers 500 while failing."""
+        with self._lock:
+            body, etag, _ = self._files.get(path, (None, None, False))
+            self._files[path] = (body, etag, failing)
+
+    def _file(self, path):
+        with self._lock:
+            return self._files.get(path, (None, None, False))
 
     def release(self, path):
         """Lets a request held by /hold/ or /holdfail/ answer."""
