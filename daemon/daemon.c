@@ -184,6 +184,7 @@ static char *render_metrics(void *userdata)
                 .started = d->started, .meetings = d->config->n_meetings,
                 .healthy = why == NULL, .ledger_backlog = ledger_backlog(d->ledger),
                 .ledger_ok = ledger_error(d->ledger) == NULL,
+                .holiday_refresh_failures = refresh_failures(d->refresh),
         };
         return metrics_render(&m);
 }

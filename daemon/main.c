@@ -137,6 +137,35 @@ static const char *cadence_text(const Meeting *m, char *buf, size_t n)
         return buf;
 }
 
+/* The meeting's skips and moves still to come within the feed horizon,
+ * and those a holiday would move but cannot (README "Holidays and
+ * changes"). */
+static void print_changes(const Schedule *s, size_t i, int64_t now)
+{
+        const Meeting *m = &s->config->meetings[i];
+        size_t shown = 0, ahead = 0;
+        for (size_t k = 0; k < s->n_plan[i]; k++) {
+                const Exception *e = &s->plan[i][k];
+                if (e->rid < now && (e->cancelled || e->start < now))
+                        continue;
+                if (ahead++ >= 5)
+                        continue;
+                Wall a = tz_instant_to_wall(m->zone, e->rid);
+                printf("  %-16s %s %04d-%02d-%02d", "", e->cancelled ? "skipped" : "moved  ", a.date.year, a.date.month,
+                       a.date.day);
+                if (!e->cancelled) {
+                        Wall b = tz_instant_to_wall(m->zone, e->start);
+                        printf(" -> %04d-%02d-%02d %02d:%02d", b.date.year, b.date.month, b.date.day, b.hour, b.minute);
+                }
+                bool stuck = e->cancelled && e->source == EXCEPTION_HOLIDAY && m->on_holiday != ON_HOLIDAY_SKIP;
+                printf("%s%s%s%s\n", e->reason ? " (" : "", e->reason ? e->reason : "", e->reason ? ")" : "",
+                       stuck ? ": no day that week suits every department" : "");
+                shown++;
+        }
+        if (ahead > shown)
+                printf("  %-16s ... and %zu more changes ahead (tandem preview lists them)\n", "", ahead - shown);
+}
+
 static int cmd_check(const Options *o)
 {
         _cleanup_(config_freep) Config *c = NULL;
@@ -165,6 +194,12 @@ static int cmd_check(const Options *o)
                 printf("  %-16s %s\n", m->id, m->title);
                 printf("  %-16s %s at %02d:%02d %s; %s\n", "", cadence_text(m, cad, sizeof cad), m->hour, m->minute,
                        tz_name(m->zone), when);
+                print_changes(s, i, now);
+        }
+        if (calendars_any(s->calendars)) {
+                Wall today = tz_instant_to_wall(c->zone, now);
+                _cleanup_free_ char *summary = calendars_summary(s->calendars, today.date.year);
+                printf("\nHoliday calendars:\n%s", summary);
         }
         static const char *const from[] = {
                 [STATE_DIR_CONFIG] = "state_dir",

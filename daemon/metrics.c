@@ -61,6 +61,10 @@ char *metrics_render(const Metrics *m)
         metric(&b, "tandem_ledger_backlog", "gauge", "Outcomes recorded in memory, not yet written to the ledger.");
         buf_printf(&b, "tandem_ledger_backlog %llu\n", (unsigned long long)m->ledger_backlog);
 
+        metric(&b, "tandem_holiday_refresh_failures_total", "counter",
+               "Daily refreshes of a holiday calendar URL that failed (its cached copy kept).");
+        buf_printf(&b, "tandem_holiday_refresh_failures_total %llu\n", (unsigned long long)m->holiday_refresh_failures);
+
         metric(&b, "tandem_config_last_reload_success", "gauge", "Whether the last config load succeeded (1) or was refused (0).");
         buf_printf(&b, "tandem_config_last_reload_success %d\n", m->last_reload_ok ? 1 : 0);
         metric(&b, "tandem_config_last_reload_timestamp_seconds", "gauge", "When the config was last loaded or refused.");

@@ -28,6 +28,7 @@ typedef struct Metrics {
         bool healthy;
         uint64_t ledger_backlog;   /* outcomes not yet written */
         bool ledger_ok;            /* the last ledger write succeeded */
+        uint64_t holiday_refresh_failures;
 } Metrics;
 
 char *metrics_render(const Metrics *m);

@@ -1592,6 +1592,101 @@ static void test_file_size_limit(void **state)
         free(big);
 }
 
+/* Holidays and changes (README "Holidays and changes"): skips with
+ * reasons, moves by date and/or time, working days, on_holiday, holiday
+ * sources (files read from the config's directory, URLs checked). */
+static void test_changes_and_holidays(void **state)
+{
+        (void)state;
+        static const char text[] =
+                "[tandem]\n"
+                "holidays = de.ics, https://calendar.example.com/holidays.ics?x=1\n"
+                "[department:sales]\n"
+                "working_days = sun-thu\n"
+                "holidays = /etc/tandem/in.ics\n"
+                "[department:marketing]\n"
+                "working_days = fri-mon, wed\n"
+                "[meeting:sync]\n"
+                "title = Weekly sync\n"
+                "departments = sales, marketing\n"
+                "day = tuesday\n"
+                "time = 10:00\n"
+                "start = 2026-01-06\n"
+                "on_holiday = before\n"
+                "skip = 2026-12-22 (Christmas week, the office is shut), 2027-01-05\n"
+                "move = 2026-02-03 -> 2026-02-04 14:30 (offsite), 2026-03-03 -> 15:00, 2026-04-07 -> 2026-04-08\n";
+        Loaded l = load_text(text);
+        assert_int_equal(l.r, 0);
+        const Config *c = l.config;
+        _cleanup_free_ char *dir = xstrdup(l.path);
+        *strrchr(dir, '/') = '\0';
+        _cleanup_free_ char *de = xasprintf("%s/de.ics", dir);
+        assert_int_equal(c->holidays.n, 2);
+        assert_string_equal(c->holidays.v[0], de);
+        assert_string_equal(c->holidays.v[1], "https://calendar.example.com/holidays.ics?x=1");
+        const Department *sales = config_department(c, "sales"), *mkt = config_department(c, "marketing");
+        assert_int_equal(sales->working_days, 0x3e);              /* Sunday (1) .. Thursday (5) */
+        assert_int_equal(mkt->working_days, (1u << 6) | (1u << 7) | (1u << 1) | (1u << 2) | (1u << 4));
+        assert_string_equal(sales->holidays.v[0], "/etc/tandem/in.ics");
+        const Meeting *m = &c->meetings[0];
+        assert_int_equal(m->on_holiday, ON_HOLIDAY_BEFORE);
+        assert_true(meeting_has_holidays(c, m));
+        assert_int_equal(m->n_changes, 5);
+        assert_int_equal(m->n_skip, 2);
+        const Change *x = meeting_change(m, (Date){2026, 12, 22});
+        assert_non_null(x);
+        assert_false(x->move);
+        assert_string_equal(x->reason, "Christmas week, the office is shut");
+        assert_null(meeting_change(m, (Date){2027, 1, 5})->reason);
+        x = meeting_change(m, (Date){2026, 2, 3});
+        assert_true(x->move);
+        assert_int_equal(x->to.day, 4);
+        assert_int_equal(x->to_hour, 14);
+        assert_int_equal(x->to_minute, 30);
+        assert_string_equal(x->reason, "offsite");
+        x = meeting_change(m, (Date){2026, 3, 3});
+        assert_int_equal(x->to.day, 3); /* a new time, the same day */
+        assert_int_equal(x->to_hour, 15);
+        x = meeting_change(m, (Date){2026, 4, 7});
+        assert_int_equal(x->to.day, 8);
+        assert_int_equal(x->to_hour, -1); /* the meeting's own time */
+        assert_int_equal(x->line, line_of(text, "move ="));
+        loaded_free(&l);
+}
+
+static void test_bad_changes_and_holidays(void **state)
+{
+        (void)state;
+        static const ErrCase cases[] = {
+                {"move without arrow", MEETING(TITLE DEPS DAY TIME START "move = 2026-01-13 2026-01-14\n"), "move =", 0,
+                 NEEDLES("[meeting:sync] move:", "expected \"DATE -> NEW\"")},
+                {"move to nothing", MEETING(TITLE DEPS DAY TIME START "move = 2026-01-13 -> soon\n"), "move =", 0,
+                 NEEDLES("[meeting:sync] move:", "a new date and/or time after \"->\"", "\"soon\"")},
+                {"move nowhere", MEETING(TITLE DEPS DAY TIME START "move = 2026-01-13 -> 10:00\n"), "move =", 0,
+                 NEEDLES("[meeting:sync] move:", "nothing moves")},
+                {"skip and move one date", MEETING(TITLE DEPS DAY TIME START "skip = 2026-01-13\nmove = 2026-01-13 -> 11:00\n"),
+                 "move =", 0, NEEDLES("[meeting:sync] move:", "2026-01-13 is skipped already (line")},
+                {"reason unclosed", MEETING(TITLE DEPS DAY TIME START "skip = 2026-01-13 (Christmas\n"), "skip =", 0,
+                 NEEDLES("[meeting:sync] skip:", "the reason in parentheses at the end")},
+                {"reason empty", MEETING(TITLE DEPS DAY TIME START "skip = 2026-01-13 ()\n"), "skip =", 0,
+                 NEEDLES("[meeting:sync] skip:", "the reason in parentheses is empty")},
+                {"on_holiday", MEETING(TITLE DEPS DAY TIME START "on_holiday = aftr\n"), "on_holiday =", 0,
+                 NEEDLES("[meeting:sync] on_holiday:", "expected skip, before, after or keep", "(did you mean \"after\"?)")},
+                {"working days", "[department:ops]\nworking_days = mon-frd\n" VALID_MEETING, "working_days =", 0,
+                 NEEDLES("[department:ops] working_days:", "like \"mon-fri\"")},
+                {"holiday URL", "[tandem]\nholidays = https://[::1/h.ics\n" VALID_MEETING, "holidays =", 0,
+                 NEEDLES("[tandem] holidays:", "libcurl cannot use this one")},
+        };
+        run_cases(cases, ELEMENTSOF(cases));
+
+        /* on_holiday without any calendar: a warning, not an error */
+        Loaded l = load_text(MEETING(TITLE DEPS DAY TIME START "on_holiday = after\n"));
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.diags.n_warnings, 1);
+        assert_non_null(strstr(l.text, "on_holiday: no holiday calendar applies to this meeting"));
+        loaded_free(&l);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1621,6 +1716,8 @@ int main(void)
                 cmocka_unit_test(test_default_cadence_is_every_week),
                 cmocka_unit_test(test_zone_defaults_follow_tandem),
                 cmocka_unit_test(test_state_directory_env),
+                cmocka_unit_test(test_changes_and_holidays),
+                cmocka_unit_test(test_bad_changes_and_holidays),
                 cmocka_unit_test(test_paths_relative_to_config),
                 cmocka_unit_test(test_values_parsed),
                 cmocka_unit_test(test_warnings),

@@ -171,6 +171,7 @@ static void test_metrics(void **state)
                 "tandem_healthy 0\n",
                 "tandem_ledger_writable 0\n",
                 "tandem_ledger_backlog 5\n",
+                "tandem_holiday_refresh_failures_total 0\n",
                 "# TYPE tandem_reminders_sent_total counter\n",
                 "# TYPE tandem_reminders_pending gauge\n",
         };

@@ -1339,6 +1339,78 @@ static void test_feed_horizon_key(void **state)
         }
 }
 
+/* Skips and moves by hand (README "Holidays and changes"): an EXDATE and
+ * an override VEVENT are published; the occurrences read back from them
+ * are where the meeting takes place, each with its RECURRENCE-ID, status
+ * and reason. */
+static void test_skip_and_move(void **state)
+{
+        (void)state;
+        Built b = build("day = tuesday\ntime = 10:00\nstart = 2026-01-06\n"
+                        "skip = 2026-01-13 (offsite)\nmove = 2026-01-20 -> 2026-01-21 14:30 (trade fair)\n");
+        EXPECT_STARTS(&b, Y2026, utc(2026, 1, 28, 0, 0), 3600, utc(2026, 1, 6, 10, 0), utc(2026, 1, 21, 14, 30),
+                      utc(2026, 1, 27, 10, 0));
+        Occurrence *occ = NULL;
+        size_t n = schedule_occurrences(b.s, Y2026, utc(2026, 1, 28, 0, 0), NULL, true, &occ);
+        assert_int_equal(n, 4);
+        assert_int_equal(occ[1].status, OCCURRENCE_CANCELLED);
+        assert_int_equal(occ[1].start, utc(2026, 1, 13, 10, 0));
+        assert_string_equal(occ[1].reason, "offsite");
+        assert_int_equal(occ[2].status, OCCURRENCE_MOVED);
+        assert_int_equal(occ[2].rid, utc(2026, 1, 20, 10, 0));
+        assert_string_equal(occ[2].reason, "trade fair");
+        free(occ);
+        const Meeting *m = &b.l.config->meetings[0];
+        Occurrence o;
+        assert_true(schedule_next(b.s, m, utc(2026, 1, 7, 0, 0), &o));
+        assert_int_equal(o.start, utc(2026, 1, 21, 14, 30)); /* not the cancelled 13th, nor the 20th */
+        assert_true(schedule_occurrence(b.s, m, utc(2026, 1, 20, 10, 0), &o));
+        assert_int_equal(o.status, OCCURRENCE_MOVED);
+        assert_true(schedule_occurrence(b.s, m, utc(2026, 1, 27, 10, 0), &o));
+        assert_int_equal(o.status, OCCURRENCE_HELD);
+        assert_false(schedule_occurrence(b.s, m, utc(2026, 1, 28, 10, 0), &o));
+        /* notices: when the first (and only) reminder, 15m, would have gone */
+        assert_true(schedule_occurrence(b.s, m, utc(2026, 1, 13, 10, 0), &o));
+        assert_int_equal(schedule_notice_due(&o), utc(2026, 1, 13, 9, 45));
+
+        /* the override: same UID, RECURRENCE-ID of the original, new times */
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        char *ov = icalcomponent_as_ical_string_r(b.s->exceptions[0][0]);
+        assert_non_null(strstr(ov, "UID:m@tandem.invalid"));
+        assert_non_null(strstr(ov, "RECURRENCE-ID:20260120T100000"));
+        assert_non_null(strstr(ov, "DTSTART:20260121T143000"));
+        assert_non_null(strstr(ov, "DESCRIPTION:Moved: trade fair"));
+        free(ov);
+        char *ev = icalcomponent_as_ical_string_r(b.s->events[0]);
+        assert_non_null(strstr(ev, "EXDATE:20260113T100000"));
+        assert_null(strstr(ev, "EXDATE:20260120"));
+        free(ev);
+        built_free(&b);
+}
+
+/* What a change by hand must name: an occurrence, and a free date. */
+static void test_bad_changes(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *body, *key, *needle;
+        } cases[] = {
+                {"skip = 2026-01-14\n", "skip =", "the meeting does not take place on 2026-01-14"},
+                {"move = 2026-01-15 -> 11:00\n", "move =", "the meeting does not take place on 2026-01-15"},
+                {"move = 2026-01-13 -> 2026-01-20\n", "move =",
+                 "2026-01-13 -> 2026-01-20: the meeting takes place on 2026-01-20 already"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *text = NULL;
+                assert_true(asprintf(&text, HEAD "day = tuesday\ntime = 10:00\nstart = 2026-01-06\n%s", cases[i].body) > 0);
+                Built b = build_text(text);
+                assert_int_equal(b.r, -EINVAL);
+                expect_diag(&b.diags, b.l.path, line_of(text, cases[i].key), "[meeting:m]", cases[i].needle);
+                built_free(&b);
+                free(text);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1380,6 +1452,8 @@ int main(void)
                 cmocka_unit_test(test_misread_rule_warnings),
                 cmocka_unit_test(test_until_late_east),
                 cmocka_unit_test(test_feed_horizon_key),
+                cmocka_unit_test(test_skip_and_move),
+                cmocka_unit_test(test_bad_changes),
         };
         return cmocka_run_group_tests_name("schedule", tests, NULL, tmp_cleanup);
 }
