@@ -96,6 +96,46 @@ uint64_t fnv1a64(const char *data, size_t len)
         return h;
 }
 
+static StrMapSlot *strmap_slot(StrMapSlot *slots, size_t cap, const char *key)
+{
+        size_t i = fnv1a64(key, strlen(key)) & (cap - 1);
+        while (slots[i].key && !streq(slots[i].key, key))
+                i = (i + 1) & (cap - 1);
+        return &slots[i];
+}
+
+void *strmap_get(const StrMap *m, const char *key)
+{
+        return m->cap ? strmap_slot(m->slots, m->cap, key)->value : NULL;
+}
+
+void *strmap_put(StrMap *m, const char *key, void *value)
+{
+        /* At most half full, so that probes stay short. */
+        if (2 * (m->n + 1) > m->cap) {
+                size_t cap = m->cap ? 2 * m->cap : 16;
+                StrMapSlot *slots = xcalloc(cap, sizeof(StrMapSlot));
+                for (size_t i = 0; i < m->cap; i++)
+                        if (m->slots[i].key)
+                                *strmap_slot(slots, cap, m->slots[i].key) = m->slots[i];
+                free(m->slots);
+                m->slots = slots;
+                m->cap = cap;
+        }
+        StrMapSlot *s = strmap_slot(m->slots, m->cap, key);
+        if (s->key)
+                return s->value;
+        *s = (StrMapSlot){key, value};
+        m->n++;
+        return NULL;
+}
+
+void strmap_free(StrMap *m)
+{
+        free(m->slots);
+        *m = (StrMap){0};
+}
+
 /* Length of the valid UTF-8 sequence at s, or 0. */
 static size_t utf8_sequence(const unsigned char *s)
 {

@@ -64,6 +64,24 @@ char *buf_steal(Buf *b);
 /* FNV-1a, 64 bits: a fingerprint of bytes (not a cryptographic hash). */
 uint64_t fnv1a64(const char *data, size_t len);
 
+/* A map from strings to pointers, for lookups by name where a list would
+ * be walked once per item (sections, departments, webhook URLs): open
+ * addressing on fnv1a64. Keys are not copied and must outlive the map;
+ * values are never NULL. */
+typedef struct StrMapSlot {
+        const char *key;
+        void *value;
+} StrMapSlot;
+typedef struct StrMap {
+        StrMapSlot *slots;
+        size_t n, cap;
+} StrMap;
+void *strmap_get(const StrMap *m, const char *key);
+/* Adds key -> value unless key is there; returns what was there, or NULL
+ * when value went in. */
+void *strmap_put(StrMap *m, const char *key, void *value);
+void strmap_free(StrMap *m);
+
 /* Is s valid UTF-8 (RFC 3629: no overlong forms, surrogates or values
  * past U+10FFFF)? */
 bool utf8_valid(const char *s);
