@@ -120,6 +120,15 @@ static void add_event(icalcomponent *cal, const Schedule *s, size_t i, const Fee
                 add_component(cal, s->exceptions[i][k], fm);
 }
 
+/* Takes the shared VTIMEZONEs (tz.h) out of the calendar again, before
+ * it is freed. They came first: each comes out at once. */
+static void give_back(icalcomponent *cal)
+{
+        icalcomponent *c;
+        while ((c = icalcomponent_get_first_component(cal, ICAL_VTIMEZONE_COMPONENT)))
+                icalcomponent_remove_component(cal, c);
+}
+
 char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *meta)
 {
         icalcomponent *cal = icalcomponent_new_vcalendar();
@@ -129,6 +138,7 @@ char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *met
                 if (!dept || meeting_has_department(&s->config->meetings[i], dept))
                         add_event(cal, s, i, meta);
         char *text = icalcomponent_as_ical_string_r(cal);
+        give_back(cal);
         icalcomponent_free(cal);
         return text;
 }

@@ -149,49 +149,41 @@ TzWallKind tz_wall_kind(icaltimezone *z, Wall w, TzShift *shift)
         return kind;
 }
 
-/* Each onset of an observance (STANDARD or DAYLIGHT) is a wall time in the
- * offset it changes from. Finds the last onset at or before `t` and whether
- * one follows it. */
-static bool observance_onsets(icalcomponent *obs, int64_t t, int64_t *last, int64_t *next)
-{
-        icalproperty *from = icalcomponent_get_first_property(obs, ICAL_TZOFFSETFROM_PROPERTY);
-        icalproperty *start = icalcomponent_get_first_property(obs, ICAL_DTSTART_PROPERTY);
-        if (!from || !start)
-                return false;
-        int off = icalproperty_get_tzoffsetfrom(from);
-        struct icaltimetype dt = icalproperty_get_dtstart(start);
-        bool found = false;
-        *next = INT64_MAX;
+/* ---- observances -------------------------------------------------------
+ *
+ * A zone's VTIMEZONE holds its observances (STANDARD, DAYLIGHT), each with
+ * onsets: DTSTART, the occurrences of its RRULE and its RDATEs. Walking an
+ * RRULE goes through libical's iterator, which runs on ICU calendars and
+ * costs about a millisecond per observance: a feed per department made that
+ * the bulk of start-up. So each zone's onsets are found once, for the life
+ * of the process (libical's builtin zones live as long), and looked up by
+ * binary search; so is each VTIMEZONE that tz_vtimezone() hands out. */
 
-#define CONSIDER(tt)                                                    \
-        do {                                                            \
-                int64_t on = wall_to_seconds(wall_from_ical(tt)) - off; \
-                if (on <= t) {                                          \
-                        if (!found || on > *last)                       \
-                                *last = on;                             \
-                        found = true;                                   \
-                } else if (on < *next)                                  \
-                        *next = on;                                     \
-        } while (0)
+/* How far past the instant asked for an endless rule's onsets are listed. */
+#define ONSETS_AHEAD (50 * 366 * 86400LL)
 
-        CONSIDER(dt);
-        icalproperty *rr = icalcomponent_get_first_property(obs, ICAL_RRULE_PROPERTY);
-        if (rr) {
-                icalrecur_iterator *it = icalrecur_iterator_new(icalproperty_get_rrule(rr), dt);
-                for (struct icaltimetype n = icalrecur_iterator_next(it); it && !icaltime_is_null_time(n);
-                     n = icalrecur_iterator_next(it)) {
-                        CONSIDER(n);
-                        if (wall_to_seconds(wall_from_ical(n)) - off > t)
-                                break;
-                }
-                icalrecur_iterator_free(it);
-        }
-        for (icalproperty *p = icalcomponent_get_first_property(obs, ICAL_RDATE_PROPERTY); p;
-             p = icalcomponent_get_next_property(obs, ICAL_RDATE_PROPERTY))
-                CONSIDER(icalproperty_get_rdate(p).time);
-#undef CONSIDER
-        return found;
-}
+typedef struct Observance {
+        icalcomponent *c;
+        int64_t *onsets; /* sorted */
+        size_t n;
+        bool more;       /* its rule has onsets after onsets[n - 1] */
+} Observance;
+
+/* One tz_vtimezone() answer: the same for every `from` in [lo, hi), where
+ * no observance has an onset. */
+typedef struct Trimmed {
+        int64_t lo, hi;
+        icalcomponent *vtz;
+} Trimmed;
+
+typedef struct ZoneInfo {
+        icaltimezone *zone;
+        Observance *obs;
+        size_t n_obs;
+        int64_t until; /* onsets are complete up to here */
+        Trimmed *trimmed;
+        size_t n_trimmed, alloc_trimmed;
+} ZoneInfo;
 
 static bool is_observance(icalcomponent *c)
 {
@@ -199,24 +191,114 @@ static bool is_observance(icalcomponent *c)
         return k == ICAL_XSTANDARD_COMPONENT || k == ICAL_XDAYLIGHT_COMPONENT;
 }
 
-/* The observance in effect at t: the one with the latest onset at or
- * before it; *until is when the next observance takes over. */
-static icalcomponent *observance_at(icalcomponent *vtz, int64_t t, int64_t *until)
+static int onset_cmp(const void *a, const void *b)
 {
-        icalcomponent *best = NULL;
-        int64_t best_onset = 0;
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+        return (x > y) - (x < y);
+}
+
+/* Each onset is a wall time in the offset the observance changes from.
+ * Lists them up to `until`, and the first after it. */
+static void observance_list(Observance *o, int64_t until)
+{
+        icalproperty *from = icalcomponent_get_first_property(o->c, ICAL_TZOFFSETFROM_PROPERTY);
+        icalproperty *start = icalcomponent_get_first_property(o->c, ICAL_DTSTART_PROPERTY);
+        size_t alloc = 0;
+        free(o->onsets);
+        *o = (Observance){o->c, NULL, 0, false};
+        if (!from || !start)
+                return;
+        int off = icalproperty_get_tzoffsetfrom(from);
+        struct icaltimetype dt = icalproperty_get_dtstart(start);
+#define ADD(tt)                                                                 \
+        do {                                                                    \
+                GROW(o->onsets, o->n, alloc);                                   \
+                o->onsets[o->n++] = wall_to_seconds(wall_from_ical(tt)) - off;  \
+        } while (0)
+        ADD(dt);
+        icalproperty *rr = icalcomponent_get_first_property(o->c, ICAL_RRULE_PROPERTY);
+        if (rr) {
+                icalrecur_iterator *it = icalrecur_iterator_new(icalproperty_get_rrule(rr), dt);
+                for (struct icaltimetype n = icalrecur_iterator_next(it); it && !icaltime_is_null_time(n);
+                     n = icalrecur_iterator_next(it)) {
+                        ADD(n);
+                        if (o->onsets[o->n - 1] > until) {
+                                o->more = true;
+                                break;
+                        }
+                }
+                icalrecur_iterator_free(it);
+        }
+        for (icalproperty *p = icalcomponent_get_first_property(o->c, ICAL_RDATE_PROPERTY); p;
+             p = icalcomponent_get_next_property(o->c, ICAL_RDATE_PROPERTY))
+                ADD(icalproperty_get_rdate(p).time);
+#undef ADD
+        qsort(o->onsets, o->n, sizeof(int64_t), onset_cmp);
+}
+
+/* The zone's observances, with their onsets complete up to t at least. */
+static ZoneInfo *zone_info(icaltimezone *z, int64_t t)
+{
+        static ZoneInfo *zones;
+        static size_t n_zones, alloc_zones;
+        ZoneInfo *zi = NULL;
+        for (size_t i = 0; i < n_zones && !zi; i++)
+                if (zones[i].zone == z)
+                        zi = &zones[i];
+        if (!zi) {
+                GROW(zones, n_zones, alloc_zones);
+                zi = &zones[n_zones++];
+                *zi = (ZoneInfo){.zone = z, .until = INT64_MIN};
+                icalcomponent *vtz = icaltimezone_get_component(z);
+                for (icalcomponent *c = icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT); c;
+                     c = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT))
+                        if (is_observance(c)) {
+                                zi->obs = xrealloc(zi->obs, (zi->n_obs + 1) * sizeof(Observance));
+                                zi->obs[zi->n_obs++] = (Observance){c, NULL, 0, false};
+                        }
+        }
+        if (t >= zi->until) {
+                zi->until = t < INT64_MAX - ONSETS_AHEAD ? t + ONSETS_AHEAD : INT64_MAX;
+                for (size_t i = 0; i < zi->n_obs; i++)
+                        observance_list(&zi->obs[i], zi->until);
+        }
+        return zi;
+}
+
+/* The observance's last onset at or before t (false if none) and its first
+ * after t (INT64_MAX if none). */
+static bool observance_onsets(const Observance *o, int64_t t, int64_t *last, int64_t *next)
+{
+        size_t lo = 0, hi = o->n; /* the first onset after t is at hi */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (o->onsets[mid] <= t)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        *next = hi < o->n ? o->onsets[hi] : INT64_MAX;
+        if (hi > 0)
+                *last = o->onsets[hi - 1];
+        return hi > 0;
+}
+
+/* The observance in effect at t: the one with the latest onset at or
+ * before it (the first of equals), or -1; [*onset, *until) is the span
+ * around t in which no observance has an onset. */
+static ssize_t observance_at(const ZoneInfo *zi, int64_t t, int64_t *onset, int64_t *until)
+{
+        ssize_t best = -1;
+        *onset = INT64_MIN;
         *until = INT64_MAX;
-        for (icalcomponent *c = icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT); c;
-             c = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT)) {
-                int64_t onset, next;
-                if (!is_observance(c))
-                        continue;
-                bool found = observance_onsets(c, t, &onset, &next);
+        for (size_t i = 0; i < zi->n_obs; i++) {
+                int64_t last, next;
+                bool found = observance_onsets(&zi->obs[i], t, &last, &next);
                 if (next < *until)
                         *until = next;
-                if (found && (!best || onset > best_onset)) {
-                        best = c;
-                        best_onset = onset;
+                if (found && (best < 0 || last > *onset)) {
+                        best = (ssize_t)i;
+                        *onset = last;
                 }
         }
         return best;
@@ -224,9 +306,8 @@ static icalcomponent *observance_at(icalcomponent *vtz, int64_t t, int64_t *unti
 
 const char *tz_abbrev(icaltimezone *z, int64_t instant)
 {
-        /* Walking a zone's observances costs a millisecond or two; a
-         * reminder asks twice, a preview many times, mostly for the same
-         * few zones and seasons. Remember the last span per zone slot. */
+        /* A reminder asks twice, a preview many times, mostly for the same
+         * few zones and seasons: remember the last span per zone slot. */
         static struct {
                 icaltimezone *zone;
                 int64_t from, until;
@@ -238,12 +319,13 @@ const char *tz_abbrev(icaltimezone *z, int64_t instant)
         if (cache[slot].zone == z && instant >= cache[slot].from && instant < cache[slot].until)
                 return cache[slot].name;
 
-        int64_t until;
-        icalcomponent *obs = observance_at(icaltimezone_get_component(z), instant, &until);
-        icalproperty *name = obs ? icalcomponent_get_first_property(obs, ICAL_TZNAME_PROPERTY) : NULL;
+        const ZoneInfo *zi = zone_info(z, instant);
+        int64_t onset, until;
+        ssize_t obs = observance_at(zi, instant, &onset, &until);
+        icalproperty *name = obs >= 0 ? icalcomponent_get_first_property(zi->obs[obs].c, ICAL_TZNAME_PROPERTY) : NULL;
         const char *s = name ? icalproperty_get_tzname(name) : NULL;
         cache[slot].zone = z;
-        cache[slot].from = instant; /* valid from here (the onset is not kept) */
+        cache[slot].from = onset;
         cache[slot].until = until;
         /* tzdata writes "+0545" style names for zones without an
          * abbreviation in use; keep those, and fall back to the offset. */
@@ -257,25 +339,24 @@ const char *tz_abbrev(icaltimezone *z, int64_t instant)
         return cache[slot].name;
 }
 
-icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from)
+/* Drops every observance that has no onset after `from`, except the one in
+ * effect at `from`: clients need it to know the offset until the next
+ * change. This removes the 1800s local mean time with its seconds-precision
+ * offsets that some clients reject. */
+static icalcomponent *vtimezone_trim(icaltimezone *z, const ZoneInfo *zi, ssize_t in_effect, int64_t from)
 {
-        if (z == icaltimezone_get_utc_timezone())
-                return NULL;
         icalcomponent *vtz = icalcomponent_new_clone(icaltimezone_get_component(z));
-        int64_t until;
-        icalcomponent *in_effect = observance_at(vtz, from, &until);
-
-        /* Drop every observance that has no onset from `from` on, except the
-         * one in effect at `from`: clients need it to know the offset until
-         * the next change. This removes the 1800s local mean time with its
-         * seconds-precision offsets that some clients reject. */
         icalcomponent *next;
+        size_t i = 0;
         for (icalcomponent *c = icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT); c; c = next) {
                 next = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT);
-                int64_t onset, later;
-                if (!is_observance(c) || c == in_effect)
+                if (!is_observance(c))
                         continue;
-                observance_onsets(c, from, &onset, &later);
+                int64_t onset, later;
+                size_t k = i++;
+                if ((ssize_t)k == in_effect)
+                        continue;
+                observance_onsets(&zi->obs[k], from, &onset, &later);
                 if (later == INT64_MAX) {
                         icalcomponent_remove_component(vtz, c);
                         icalcomponent_free(c);
@@ -284,6 +365,21 @@ icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from)
         icalproperty *tzid = icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY);
         icalproperty_set_tzid(tzid, tz_name(z));
         return vtz;
+}
+
+icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from)
+{
+        if (z == icaltimezone_get_utc_timezone())
+                return NULL;
+        ZoneInfo *zi = zone_info(z, from);
+        for (size_t i = 0; i < zi->n_trimmed; i++)
+                if (zi->trimmed[i].lo <= from && from < zi->trimmed[i].hi)
+                        return zi->trimmed[i].vtz;
+        int64_t lo, hi;
+        ssize_t in_effect = observance_at(zi, from, &lo, &hi);
+        GROW(zi->trimmed, zi->n_trimmed, zi->alloc_trimmed);
+        zi->trimmed[zi->n_trimmed] = (Trimmed){lo, hi, vtimezone_trim(z, zi, in_effect, from)};
+        return zi->trimmed[zi->n_trimmed++].vtz;
 }
 
 void tz_format_rfc3339(icaltimezone *z, int64_t instant, char buf[static 32])

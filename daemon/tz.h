@@ -54,7 +54,10 @@ const char *tz_abbrev(icaltimezone *z, int64_t instant);
 
 /* A VTIMEZONE for z whose TZID is the plain IANA name, holding only the
  * observances that matter from instant `from` on. NULL for UTC (which is
- * written with the Z suffix instead). Caller frees. */
+ * written with the Z suffix instead). Built once per zone and span of
+ * `from` and kept for the life of the process: a caller that adds it to a
+ * calendar removes it again before freeing the calendar, and never
+ * changes it. */
 icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from);
 
 int64_t wall_to_seconds(Wall w); /* the wall time read as if it were UTC */

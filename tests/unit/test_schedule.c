@@ -1064,7 +1064,6 @@ static void check_vtimezone(const char *zone, int64_t from, size_t min_observanc
                         fail_msg("%s at %s: VTIMEZONE gives %d, want %d:\n%s", zone, b, vtz_offset(vtz, t),
                                  tz_offset_at(z, t), text);
                 }
-        icalcomponent_free(vtz);
 }
 
 static void test_tz_vtimezone(void **state)
@@ -1078,7 +1077,12 @@ static void test_tz_vtimezone(void **state)
         assert_non_null(strstr(text, "TZID:America/New_York\r\n"));
         assert_non_null(strstr(text, "BEGIN:DAYLIGHT"));
         assert_non_null(strstr(text, "BEGIN:STANDARD"));
-        icalcomponent_free(vtz);
+        /* built once per span between two onsets, and shared (a feed per
+         * department asks for the same ones) */
+        assert_ptr_equal(tz_vtimezone(tz_lookup("America/New_York"), Y2026 + 86400), vtz);
+        assert_ptr_not_equal(tz_vtimezone(tz_lookup("America/New_York"), utc(2026, 7, 1, 0, 0)), vtz);
+        assert_ptr_equal(tz_vtimezone(tz_lookup("America/New_York"), utc(2026, 7, 1, 0, 0)),
+                         tz_vtimezone(tz_lookup("America/New_York"), utc(2026, 10, 1, 0, 0)));
 
         check_vtimezone("America/New_York", Y2026, 2);
         check_vtimezone("Europe/Berlin", Y2026, 2);
