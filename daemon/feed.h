@@ -14,7 +14,9 @@ typedef struct FeedMeta {
 } FeedMeta;
 
 /* The feed for dept (NULL: all meetings). meta has one entry per meeting,
- * or is NULL (sequence 0, modified at the start date). Caller frees. */
+ * or is NULL (sequence 0, modified at the start date). The schedule's
+ * VEVENTs are lent to the calendar while it is rendered and are as they
+ * were when this returns. Caller frees. */
 char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *meta);
 /* The URL to subscribe to a feed ("all" or a department id), from
  * public_url, with the token when one is set; webcal: the webcal:// form
