@@ -17,11 +17,22 @@
  * lists are looked up. */
 icaltimezone *tz_lookup(const char *name)
 {
+        /* libical finds a builtin zone by comparing the name with each of
+         * its ~600 in turn, and every TZID read back from a VEVENT asks:
+         * a tenth of start-up went there. The names found are remembered
+         * (their zones live as long as the process). */
+        static StrMap found;
         if (streq(name, "UTC"))
                 return icaltimezone_get_utc_timezone();
-        if (!tzdb_is_name(name))
-                return NULL;
-        return icaltimezone_get_builtin_timezone(name);
+        icaltimezone *z = strmap_get(&found, name);
+        if (z || !tzdb_is_name(name))
+                return z;
+        z = icaltimezone_get_builtin_timezone(name);
+        /* (a copy of the name: libical replaces a zone's location string
+         * when it loads the zone's data) */
+        if (z)
+                strmap_put(&found, xstrdup(name), z);
+        return z;
 }
 
 const char *tz_name(icaltimezone *z)
