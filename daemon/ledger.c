@@ -1,5 +1,12 @@
-/* ledger.c — SQLite in WAL mode with synchronous=FULL: a recorded attempt or
- * outcome survives a crash or a power cut. The state directory's lock is an
+/* ledger.c — SQLite in WAL mode. An outcome is committed with
+ * synchronous=FULL: it survives a crash or a power cut. Attempts alone are
+ * committed with synchronous=NORMAL: in the WAL before any request leaves,
+ * so a crash of tandem keeps them, without the fsync that made up most of
+ * a reminder's latency. A power cut can lose only the "sending" marks not
+ * yet followed by a synced commit (the WAL is one sequence: syncing an
+ * outcome syncs every attempt before it), that is of requests whose
+ * outcome was not on disk yet; such a request may be repeated, as a
+ * request in flight at a crash may be under FULL too. The state directory's lock is an
  * flock(2) on <state_dir>/lock, held for the daemon's life: the kernel
  * drops it when the process dies, however it dies. */
 #include "ledger.h"
@@ -30,7 +37,8 @@ struct Ledger {
         sqlite3 *db;
         char *path;
         int lock_fd;
-        sqlite3_stmt *get, *attempt, *record, *alive;
+        sqlite3_stmt *get, *attempt, *record, *alive, *revision, *revise;
+        bool synced;    /* synchronous=FULL in effect, else NORMAL */
         Outcome *queue;
         size_t n_queue, alloc_queue;
         char error[256];
@@ -215,7 +223,10 @@ static int prepare_all(Ledger *l)
                 " ON CONFLICT DO UPDATE SET status = ?6, http_status = ?7, error = ?8, updated = ?9, told = ?10"
                 " WHERE status <> 'sent'");
         l->alive = prepare(l, "INSERT INTO meta(key, value) VALUES ('alive', ?1) ON CONFLICT DO UPDATE SET value = ?1");
-        return l->get && l->attempt && l->record && l->alive ? 0 : -EIO;
+        l->revision = prepare(l, "SELECT fingerprint, sequence, modified FROM meetings WHERE id = ?1");
+        l->revise = prepare(l, "INSERT INTO meetings(id, fingerprint, sequence, modified) VALUES (?1, ?2, ?3, ?4)"
+                               " ON CONFLICT DO UPDATE SET fingerprint = ?2, sequence = ?3, modified = ?4");
+        return l->get && l->attempt && l->record && l->alive && l->revision && l->revise ? 0 : -EIO;
 }
 
 int ledger_open(const char *state_dir, bool simulated, Ledger **ret)
@@ -230,6 +241,7 @@ int ledger_open(const char *state_dir, bool simulated, Ledger **ret)
                 return r;
         Ledger *l = xcalloc(1, sizeof(Ledger));
         l->lock_fd = fd;
+        l->synced = true; /* schema() */
         l->path = xasprintf("%s/ledger.sqlite", state_dir);
         if (sqlite3_open_v2(l->path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
             sqlite3_busy_timeout(l->db, 5000) != SQLITE_OK || schema(l) < 0 || prepare_all(l) < 0) {
@@ -263,6 +275,8 @@ Ledger *ledger_close(Ledger *l)
         sqlite3_finalize(l->attempt);
         sqlite3_finalize(l->record);
         sqlite3_finalize(l->alive);
+        sqlite3_finalize(l->revision);
+        sqlite3_finalize(l->revise);
         sqlite3_close(l->db);
         for (size_t i = 0; i < l->n_queue; i++)
                 outcome_free(&l->queue[i]);
@@ -362,12 +376,26 @@ static int write_attempt(Ledger *l, const MessageKey *k, int64_t now)
         return step(l, l->attempt);
 }
 
+/* FULL when outcomes are written, NORMAL for attempts and the alive mark
+ * alone (see the top of this file). */
+static int sync_level(Ledger *l, bool full)
+{
+        if (l->synced == full)
+                return 0;
+        int r = exec(l, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        if (r == 0)
+                l->synced = full;
+        return r;
+}
+
 /* One transaction: the queued outcomes, the attempts, the alive mark. */
 static int transaction(Ledger *l, const MessageKey *const *keys, size_t n, int64_t now)
 {
         char before[sizeof l->error];
         snprintf(before, sizeof before, "%s", l->error);
-        int r = exec(l, "BEGIN IMMEDIATE");
+        int r = sync_level(l, l->n_queue > 0);
+        if (r == 0)
+                r = exec(l, "BEGIN IMMEDIATE");
         for (size_t i = 0; r == 0 && i < l->n_queue; i++)
                 r = write_outcome(l, &l->queue[i]);
         for (size_t i = 0; r == 0 && i < n; i++)
@@ -430,41 +458,35 @@ const char *ledger_error(const Ledger *l)
 
 static int meeting_revision(Ledger *l, const char *id, const char *fingerprint, int64_t now, FeedMeta *ret)
 {
-        sqlite3_stmt *st = NULL;
+        sqlite3_stmt *st = l->revision;
         *ret = (FeedMeta){0, now};
-        if (sqlite3_prepare_v2(l->db, "SELECT fingerprint, sequence, modified FROM meetings WHERE id = ?1", -1, &st,
-                               NULL) != SQLITE_OK)
-                return -EIO;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         bool known = rc == SQLITE_ROW;
         bool same = known && streq((const char *)sqlite3_column_text(st, 0), fingerprint);
         if (known)
                 *ret = (FeedMeta){sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2)};
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
                 return -EIO;
         if (same)
                 return 0;
         if (known)
                 *ret = (FeedMeta){ret->sequence + 1, now};
-        if (sqlite3_prepare_v2(l->db, "INSERT INTO meetings(id, fingerprint, sequence, modified) VALUES (?1, ?2, ?3, ?4)"
-                                      " ON CONFLICT DO UPDATE SET fingerprint = ?2, sequence = ?3, modified = ?4",
-                               -1, &st, NULL) != SQLITE_OK)
-                return -EIO;
+        st = l->revise;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, fingerprint, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, ret->sequence);
         sqlite3_bind_int64(st, 4, ret->modified);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        return rc == SQLITE_DONE ? 0 : -EIO;
+        return step(l, st);
 }
 
 int ledger_meetings(Ledger *l, const char *const *ids, const char *const *fingerprints, size_t n, int64_t now,
                     FeedMeta *ret)
 {
-        int r = exec(l, "BEGIN IMMEDIATE");
+        int r = sync_level(l, true);
+        if (r == 0)
+                r = exec(l, "BEGIN IMMEDIATE");
         for (size_t i = 0; i < n; i++)
                 if (r < 0 || meeting_revision(l, ids[i], fingerprints[i], now, &ret[i]) < 0)
                         r = -EIO;

@@ -3,8 +3,9 @@
  * and each meeting's definition history (for SEQUENCE and LAST-MODIFIED). It is the daemon's only mutable state (README "Delivery
  * guarantees").
  *
- * Fail closed: an attempt is durable before its request may leave
- * (ledger_attempts); a read that fails is an error, never "not attempted";
+ * Fail closed: an attempt is committed before its request may leave
+ * (ledger_attempts: it survives a crash of tandem; outcomes are also
+ * synced, and survive a power cut); a read that fails is an error, never "not attempted";
  * an outcome that cannot be written yet is kept and retried, and reads see
  * it meanwhile. One daemon per state directory: ledger_open() takes its
  * lock. */
@@ -64,8 +65,9 @@ static inline void ledger_closep(Ledger **l) { ledger_close(*l); }
 int ledger_get(Ledger *l, const MessageKey *k, LedgerRow *ret);
 
 /* Records the attempts about to be made, and every outcome waiting to be
- * written, in one durable transaction. Returns 0 when all of it is on disk;
- * -EIO when none of it is: then no request may leave. */
+ * written, in one transaction (synced to the disk when it holds outcomes).
+ * Returns 0 when all of it is committed; -EIO when none of it is: then no
+ * request may leave. */
 int ledger_attempts(Ledger *l, const MessageKey *const *keys, size_t n, int64_t now);
 /* An outcome (sent, failed, missed, superseded). It is written at the next
  * ledger_flush() or ledger_attempts(), and ledger_get() sees it at once. A

@@ -219,6 +219,103 @@ static void test_read_error_is_not_absent(void **state)
         ledger_close(l);
 }
 
+/* A VFS in front of SQLite's own that counts the syncs of the files it
+ * opens: what reaches the disk, and when. */
+typedef struct CountedFile {
+        sqlite3_file base;
+        sqlite3_file *real; /* follows this struct */
+} CountedFile;
+static sqlite3_vfs counting_vfs, *real_vfs;
+static sqlite3_io_methods counted_methods;
+static int syncs;
+
+static int counted_sync(sqlite3_file *f, int flags)
+{
+        syncs++;
+        return ((CountedFile *)f)->real->pMethods->xSync(((CountedFile *)f)->real, flags);
+}
+
+/* Every other method passes the real file on. */
+#define PASS(name, type, args, call) \
+        static int counted_##name type { sqlite3_file *r = ((CountedFile *)f)->real; return r->pMethods->x##name call; }
+PASS(Close, (sqlite3_file *f), f, (r))
+PASS(Read, (sqlite3_file *f, void *b, int n, sqlite3_int64 o), f, (r, b, n, o))
+PASS(Write, (sqlite3_file *f, const void *b, int n, sqlite3_int64 o), f, (r, b, n, o))
+PASS(Truncate, (sqlite3_file *f, sqlite3_int64 n), f, (r, n))
+PASS(FileSize, (sqlite3_file *f, sqlite3_int64 *n), f, (r, n))
+PASS(Lock, (sqlite3_file *f, int l), f, (r, l))
+PASS(Unlock, (sqlite3_file *f, int l), f, (r, l))
+PASS(CheckReservedLock, (sqlite3_file *f, int *o), f, (r, o))
+PASS(FileControl, (sqlite3_file *f, int op, void *a), f, (r, op, a))
+PASS(SectorSize, (sqlite3_file *f), f, (r))
+PASS(DeviceCharacteristics, (sqlite3_file *f), f, (r))
+PASS(ShmMap, (sqlite3_file *f, int i, int n, int w, void volatile **p), f, (r, i, n, w, p))
+PASS(ShmLock, (sqlite3_file *f, int o, int n, int fl), f, (r, o, n, fl))
+PASS(ShmUnmap, (sqlite3_file *f, int d), f, (r, d))
+static void counted_ShmBarrier(sqlite3_file *f)
+{
+        sqlite3_file *r = ((CountedFile *)f)->real;
+        r->pMethods->xShmBarrier(r);
+}
+#undef PASS
+
+static int counted_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+        (void)vfs;
+        CountedFile *c = (CountedFile *)f;
+        c->real = (sqlite3_file *)(c + 1);
+        int rc = real_vfs->xOpen(real_vfs, name, c->real, flags, out);
+        c->base.pMethods = rc == SQLITE_OK ? &counted_methods : NULL;
+        return rc;
+}
+
+static void counting_vfs_install(void)
+{
+        real_vfs = sqlite3_vfs_find(NULL);
+        counting_vfs = *real_vfs;
+        counting_vfs.zName = "counting";
+        counting_vfs.szOsFile = (int)sizeof(CountedFile) + real_vfs->szOsFile;
+        counting_vfs.xOpen = counted_open;
+        /* version 2: no xFetch and xUnfetch (memory-mapped I/O is off) */
+        counted_methods = (sqlite3_io_methods){
+                .iVersion = 2, .xClose = counted_Close, .xRead = counted_Read, .xWrite = counted_Write,
+                .xTruncate = counted_Truncate, .xSync = counted_sync, .xFileSize = counted_FileSize,
+                .xLock = counted_Lock, .xUnlock = counted_Unlock, .xCheckReservedLock = counted_CheckReservedLock,
+                .xFileControl = counted_FileControl, .xSectorSize = counted_SectorSize,
+                .xDeviceCharacteristics = counted_DeviceCharacteristics, .xShmMap = counted_ShmMap,
+                .xShmLock = counted_ShmLock, .xShmBarrier = counted_ShmBarrier, .xShmUnmap = counted_ShmUnmap,
+        };
+        sqlite3_vfs_register(&counting_vfs, 1);
+}
+
+/* Attempts are committed without a sync (synchronous=NORMAL: in the WAL,
+ * safe from a crash of tandem), outcomes with one (FULL: safe from a power
+ * cut), and the sync of an outcome covers the attempts before it. */
+static void test_attempts_unsynced_outcomes_synced(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *dir = state_dir("sync");
+        Ledger *l = NULL;
+        const MessageKey *keys[] = {&key};
+        counting_vfs_install();
+        assert_int_equal(ledger_open(dir, false, &l), 0);
+        syncs = 0;
+        assert_int_equal(ledger_attempts(l, keys, 1, 1), 0);
+        assert_int_equal(syncs, 0);
+        assert_int_equal(status_of(l, &key), LEDGER_SENDING);
+        assert_int_equal(ledger_flush(l, 2), 0); /* nothing to record: the alive mark alone */
+        assert_int_equal(syncs, 0);
+        ledger_record(l, &key, LEDGER_SENT, 200, NULL, 3);
+        assert_int_equal(ledger_flush(l, 3), 0);
+        assert_true(syncs > 0);
+        syncs = 0;
+        ledger_record(l, &key, LEDGER_SENT, 200, NULL, 4); /* an outcome beside an attempt */
+        assert_int_equal(ledger_attempts(l, keys, 1, 4), 0);
+        assert_true(syncs > 0);
+        ledger_close(l);
+        sqlite3_vfs_unregister(&counting_vfs);
+}
+
 int main(void)
 {
         log_set_max_priority(LOG_CRIT); /* the expected errors */
@@ -230,6 +327,7 @@ int main(void)
                 cmocka_unit_test(test_sent_stays_sent),
                 cmocka_unit_test(test_notices_and_told),
                 cmocka_unit_test(test_read_error_is_not_absent),
+                cmocka_unit_test(test_attempts_unsynced_outcomes_synced),
         };
         return cmocka_run_group_tests(tests, NULL, tmp_cleanup);
 }
