@@ -185,14 +185,31 @@ size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const D
         return n;
 }
 
+typedef struct NextCache {
+        bool asked, found;
+        int64_t from;
+        Occurrence occ;
+} NextCache;
+
 bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence *ret)
 {
         size_t i = (size_t)(m - s->config->meetings);
+        /* Each offset and department of a meeting asks for the same next
+         * occurrence, and an expansion costs a libical iterator (on ICU
+         * calendars): the last answer stands for every `from` from where
+         * it was asked up to the occurrence it found. */
+        NextCache *c = &s->next[i];
+        if (c->asked && c->from <= from && (!c->found || from <= c->occ.start)) {
+                if (c->found)
+                        *ret = c->occ;
+                return c->found;
+        }
         Occurrence *v = NULL;
         size_t n = 0, alloc = 0;
         /* The iterator itself ends at UNTIL or COUNT; every rule was checked
          * to have an occurrence when it was built. */
         expand_meeting(s, i, from, INT64_MAX, 1, false, &v, &n, &alloc);
+        *c = (NextCache){true, n > 0, from, n > 0 ? v[0] : (Occurrence){0}};
         if (n > 0)
                 *ret = v[0];
         free(v);
@@ -626,9 +643,10 @@ static void edges_find(Build *b, struct icalrecurrencetype r, Wall w0, Walls *ou
         int64_t start0 = tz_wall_to_instant(z, w0), until = b->horizon;
         if (z == icaltimezone_get_utc_timezone() || start0 >= until)
                 return;
-        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(w0));
-        if (!it)
-                return;
+        /* made when a window needs it: most weekly meetings meet on no day
+         * near a change, and an iterator costs as much as a meeting's
+         * whole VEVENT */
+        icalrecur_iterator *it = NULL;
         bool walk = r.count > 0;
         const ZoneShifts *zs = shifts_get(b->shifts, z, start0 - 2 * 86400, until + 2 * 86400);
         size_t windows = 0;
@@ -641,6 +659,8 @@ static void edges_find(Build *b, struct icalrecurrencetype r, Wall w0, Walls *ou
                 int64_t hi = walk ? until : zs->v[i].at + 15 * 3600;
                 if (!walk && !may_meet(m, tz_instant_to_wall(z, lo).date, tz_instant_to_wall(z, hi).date))
                         continue;
+                if (!it && !(it = icalrecur_iterator_new(r, wall_to_ical(w0))))
+                        return;
                 if (!walk && (windows++ > 0 || lo > start0))
                         icalrecur_iterator_set_start(it, wall_to_ical(tz_instant_to_wall(z, lo > start0 ? lo : start0)));
                 for (struct icaltimetype t = icalrecur_iterator_next(it); !icaltime_is_null_time(t);
@@ -655,7 +675,8 @@ static void edges_find(Build *b, struct icalrecurrencetype r, Wall w0, Walls *ou
                 if (walk)
                         break;
         }
-        icalrecur_iterator_free(it);
+        if (it)
+                icalrecur_iterator_free(it);
 }
 
 /* RFC 5545 counts DTSTART as an occurrence, and engines read a DTSTART at
@@ -998,6 +1019,7 @@ int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diag
         s->exceptions = xcalloc(c->n_meetings, sizeof(icalcomponent **));
         s->n_exceptions = xcalloc(c->n_meetings, sizeof(size_t));
         s->n_events = c->n_meetings;
+        s->next = xcalloc(c->n_meetings, sizeof(NextCache));
         ShiftCache shifts = {0};
         for (size_t i = 0; i < c->n_meetings; i++) {
                 Build b = {.config = c, .meeting = &c->meetings[i], .diags = diags, .shifts = &shifts, .now = now,
@@ -1067,6 +1089,7 @@ Schedule *schedule_free(Schedule *s)
         free(s->exceptions);
         free(s->n_exceptions);
         free(s->first_starts);
+        free(s->next);
         free(s);
         return NULL;
 }

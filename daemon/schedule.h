@@ -36,6 +36,7 @@ typedef struct Schedule {
         Exception **plan;
         size_t *n_plan;
         int64_t horizon;        /* holidays and DST edges are published up to here */
+        struct NextCache *next; /* per meeting: schedule_next()'s last answer */
 } Schedule;
 
 typedef enum OccurrenceStatus { OCCURRENCE_HELD, OCCURRENCE_MOVED, OCCURRENCE_CANCELLED } OccurrenceStatus;
