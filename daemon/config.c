@@ -1067,10 +1067,7 @@ static int section_apply(Ctx *ctx, SectionKind kind)
 
 Department *config_department(const Config *c, const char *id)
 {
-        for (size_t i = 0; i < c->n_departments; i++)
-                if (streq(c->departments[i].id, id))
-                        return &c->departments[i];
-        return NULL;
+        return strmap_get(&c->department_ids, id);
 }
 
 bool meeting_has_department(const Meeting *m, const Department *d)
@@ -1454,6 +1451,9 @@ static void config_validate(Config *c, Diags *diags)
                                 ctx.obj = d;
                                 section_apply(&ctx, SECTION_DEPARTMENT);
                                 department_finish(&ctx, d);
+                                /* every meeting names its departments: one
+                                 * lookup each, not a walk over all of them */
+                                strmap_put(&c->department_ids, d->id, d);
                                 nd++;
                         } else {
                                 Meeting *m = &c->meetings[nm++];
@@ -1520,6 +1520,7 @@ Config *config_free(Config *c)
 {
         if (!c)
                 return NULL;
+        strmap_free(&c->department_ids);
         for (size_t i = 0; i < c->n_departments; i++) {
                 Department *d = &c->departments[i];
                 free(d->id), free(d->name), free(d->webhook), free(d->mention);

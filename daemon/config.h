@@ -8,6 +8,7 @@
 
 #include "diag.h"
 #include "parse.h"
+#include "util.h"
 
 typedef enum ChatKind {
         CHAT_CONSOLE,
@@ -127,6 +128,7 @@ typedef struct Config {
         int64_t feed_horizon; /* seconds: how far ahead DST-edge occurrences are published apart */
         Department *departments;
         size_t n_departments;
+        StrMap department_ids;  /* id -> Department, for config_department() */
         Meeting *meetings;
         size_t n_meetings;
         Section *sections;
