@@ -51,7 +51,7 @@ static int load(const char *path, bool fetch, Config **config, Schedule **schedu
         /* The holiday calendars come from their cache: a reload never
          * waits for the network (the daily refresh fetches). The first
          * start fetches a calendar that has none yet. */
-        ScheduleOptions o = {clock_now(), fetch, clock_is_virtual()};
+        ScheduleOptions o = {.now = clock_now(), .fetch = fetch, .simulated = clock_is_virtual()};
         int r = schedule_load(path, &o, config, schedule, &diags);
         for (size_t i = 0; i < diags.n; i++)
                 log_msg(strstr(diags.lines[i], ": warning: ") ? LOG_WARNING : LOG_ERR, "%s", diags.lines[i]);
@@ -275,7 +275,7 @@ static void rebuild(void *userdata)
         Daemon *d = userdata;
         Diags diags = {0};
         Schedule *schedule = NULL;
-        ScheduleOptions o = {clock_now(), false, clock_is_virtual()};
+        ScheduleOptions o = {.now = clock_now(), .simulated = clock_is_virtual()};
         if (schedule_new(d->config, &o, &schedule, &diags) < 0) {
                 for (size_t i = 0; i < diags.n; i++)
                         log_error("%s", diags.lines[i]);

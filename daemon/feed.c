@@ -59,18 +59,41 @@ static void add_calendar_properties(icalcomponent *cal, const Config *c, const D
         add_x(cal, "X-PUBLISHED-TTL", "PT1H");
 }
 
-/* One VTIMEZONE per zone the feed's events use (RFC 5545 section 3.6.5),
- * holding the observances from the zone's earliest event on. */
-static void add_timezones(icalcomponent *cal, const Schedule *s, const Department *dept)
+/* The feed's text is libical's: its VCALENDAR's lines (calendar_head),
+ * then the VTIMEZONEs of its zones (tz.h) and each meeting's VEVENTs
+ * (feed_event_text, or what the schedule keeps of it), as libical writes
+ * them, then the VCALENDAR's END line. libical writes any component that
+ * way - its BEGIN line, its properties, its components' texts, its END line
+ * - so these are the bytes it writes for the whole calendar, without a
+ * calendar of 5000 VEVENTs being put together again for every feed. */
+#define CALENDAR_END "END:VCALENDAR\r\n"
+
+/* libical's text of the calendar without components; *end is where its
+ * END line starts. */
+static char *calendar_head(const Config *c, const Department *dept, size_t *end)
 {
-        icaltimezone **zones = xcalloc(s->n_events + 1, sizeof(icaltimezone *));
-        int64_t *earliest = xcalloc(s->n_events + 1, sizeof(int64_t));
+        icalcomponent *cal = icalcomponent_new_vcalendar();
+        add_calendar_properties(cal, c, dept);
+        char *text = icalcomponent_as_ical_string_r(cal);
+        icalcomponent_free(cal);
+        size_t n = strlen(text);
+        *end = n >= strlen(CALENDAR_END) ? n - strlen(CALENDAR_END) : 0;
+        return text;
+}
+
+/* One VTIMEZONE per zone the feed's events use (RFC 5545 section 3.6.5),
+ * holding the observances from the zone's earliest event on, in an order
+ * that does not depend on the config's: by name, last first, as libical
+ * lays them out when they are added by name (it puts each VTIMEZONE it is
+ * given in front of the calendar's components). */
+static void add_timezones(Buf *b, const Schedule *s, const size_t *meetings, size_t n_meetings)
+{
+        icaltimezone **zones = xcalloc(n_meetings + 1, sizeof(icaltimezone *));
+        int64_t *earliest = xcalloc(n_meetings + 1, sizeof(int64_t));
         size_t n = 0;
-        for (size_t i = 0; i < s->n_events; i++) {
-                const Meeting *m = &s->config->meetings[i];
-                if (dept && !meeting_has_department(m, dept))
-                        continue;
-                int64_t first = s->first_starts[i];
+        for (size_t j = 0; j < n_meetings; j++) {
+                const Meeting *m = &s->config->meetings[meetings[j]];
+                int64_t first = s->first_starts[meetings[j]];
                 size_t k = 0;
                 while (k < n && zones[k] != m->zone)
                         k++;
@@ -80,7 +103,6 @@ static void add_timezones(icalcomponent *cal, const Schedule *s, const Departmen
                 } else if (first < earliest[k])
                         earliest[k] = first;
         }
-        /* Sorted by name, so the order does not depend on the config's. */
         for (size_t i = 1; i < n; i++)
                 for (size_t j = i; j > 0 && strcmp(tz_name(zones[j - 1]), tz_name(zones[j])) > 0; j--) {
                         icaltimezone *z = zones[j];
@@ -88,78 +110,79 @@ static void add_timezones(icalcomponent *cal, const Schedule *s, const Departmen
                         zones[j] = zones[j - 1], earliest[j] = earliest[j - 1];
                         zones[j - 1] = z, earliest[j - 1] = e;
                 }
-        for (size_t i = 0; i < n; i++) {
-                icalcomponent *vtz = tz_vtimezone(zones[i], earliest[i]);
+        for (size_t i = n; i-- > 0;) {
+                const char *vtz = tz_vtimezone_text(zones[i], earliest[i]);
                 if (vtz)
-                        icalcomponent_add_component(cal, vtz);
+                        buf_append(b, vtz);
         }
         free(zones);
         free(earliest);
 }
 
-/* What a calendar borrows while it is rendered: the shared VTIMEZONEs
- * (tz.h), and the schedule's VEVENTs themselves rather than copies (a copy
- * of 10,000 VEVENTs doubled the memory of an export and cost a fifth of its
- * time), with the revision properties added to them. */
-typedef struct Lent {
-        icalcomponent *cal;
-        icalproperty **added;
-        size_t n, alloc;
-} Lent;
-
-static void add_revision(Lent *l, icalcomponent *event, icalproperty *p)
+/* libical's text of one VEVENT with its revision: DTSTAMP is required (RFC
+ * 5545 section 3.6.1); it follows the definition's change time rather than
+ * "now", so that an unchanged config gives byte-identical feeds. The
+ * properties are added to the schedule's own VEVENT for the time of the
+ * writing rather than to a copy (a copy of 10,000 VEVENTs doubled the
+ * memory of an export), and taken out again. */
+static void append_event(Buf *b, icalcomponent *event, FeedMeta fm)
 {
-        icalcomponent_add_property(event, p);
-        GROW(l->added, l->n, l->alloc);
-        l->added[l->n++] = p;
-}
-
-static void add_component(Lent *l, icalcomponent *event, FeedMeta fm)
-{
-        /* DTSTAMP is required (RFC 5545 section 3.6.1); it follows the
-         * definition's change time rather than "now", so that an unchanged
-         * config gives byte-identical feeds. */
-        add_revision(l, event, icalproperty_new_dtstamp(utc_time(fm.modified)));
-        add_revision(l, event, icalproperty_new_lastmodified(utc_time(fm.modified)));
-        add_revision(l, event, icalproperty_new_sequence(fm.sequence));
-        icalcomponent_add_component(l->cal, event);
-}
-
-/* Gives back what the calendar borrowed, as it was. Taken from the front,
- * in the order they went in, each component comes out at once. */
-static void give_back(Lent *l)
-{
-        icalcomponent *c;
-        while ((c = icalcomponent_get_first_component(l->cal, ICAL_ANY_COMPONENT)))
-                icalcomponent_remove_component(l->cal, c);
-        for (size_t i = 0; i < l->n; i++) {
-                icalcomponent_remove_property(icalproperty_get_parent(l->added[i]), l->added[i]);
-                icalproperty_free(l->added[i]);
+        icalproperty *added[] = {
+                icalproperty_new_dtstamp(utc_time(fm.modified)),
+                icalproperty_new_lastmodified(utc_time(fm.modified)),
+                icalproperty_new_sequence(fm.sequence),
+        };
+        for (size_t i = 0; i < ELEMENTSOF(added); i++)
+                icalcomponent_add_property(event, added[i]);
+        _cleanup_free_ char *text = icalcomponent_as_ical_string_r(event);
+        buf_append(b, text);
+        for (size_t i = 0; i < ELEMENTSOF(added); i++) {
+                icalcomponent_remove_property(event, added[i]);
+                icalproperty_free(added[i]);
         }
-        free(l->added);
 }
 
-/* The meeting's VEVENT, then those of its occurrences at DST edges, which
- * share its revision. */
-static void add_event(Lent *l, const Schedule *s, size_t i, const FeedMeta *meta)
+char *feed_event_text(const Schedule *s, size_t i, const FeedMeta *meta)
 {
         const Meeting *m = &s->config->meetings[i];
         FeedMeta fm = meta ? meta[i] : (FeedMeta){0, date_to_days(m->start) * 86400};
-        add_component(l, s->events[i], fm);
+        Buf b = {0};
+        /* the meeting's VEVENT, then those of its occurrences at DST edges
+         * and its moved ones, which share its revision */
+        append_event(&b, s->events[i], fm);
         for (size_t k = 0; k < s->n_exceptions[i]; k++)
-                add_component(l, s->exceptions[i][k], fm);
+                append_event(&b, s->exceptions[i][k], fm);
+        return buf_steal(&b);
+}
+
+char *feed_assemble(const Schedule *s, const Department *dept, const size_t *meetings, size_t n, const FeedMeta *meta)
+{
+        size_t end;
+        _cleanup_free_ char *head = calendar_head(s->config, dept, &end);
+        Buf b = {0};
+        buf_append_n(&b, head, end);
+        add_timezones(&b, s, meetings, n);
+        for (size_t j = 0; j < n; j++) {
+                const char *kept = schedule_text(s, meetings[j]);
+                if (kept) {
+                        buf_append(&b, kept);
+                        continue;
+                }
+                _cleanup_free_ char *text = feed_event_text(s, meetings[j], meta);
+                buf_append(&b, text);
+        }
+        buf_append(&b, head + end);
+        /* kept while served: not at the doubled size it grew to */
+        b.s = xrealloc(b.s, b.len + 1);
+        return buf_steal(&b);
 }
 
 char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *meta)
 {
-        Lent l = {.cal = icalcomponent_new_vcalendar()};
-        add_calendar_properties(l.cal, s->config, dept);
-        add_timezones(l.cal, s, dept);
+        _cleanup_free_ size_t *meetings = xcalloc(s->n_events + 1, sizeof(size_t));
+        size_t n = 0;
         for (size_t i = 0; i < s->n_events; i++)
                 if (!dept || meeting_has_department(&s->config->meetings[i], dept))
-                        add_event(&l, s, i, meta);
-        char *text = icalcomponent_as_ical_string_r(l.cal);
-        give_back(&l);
-        icalcomponent_free(l.cal);
-        return text;
+                        meetings[n++] = i;
+        return feed_assemble(s, dept, meetings, n, meta);
 }

@@ -14,10 +14,18 @@ typedef struct FeedMeta {
 } FeedMeta;
 
 /* The feed for dept (NULL: all meetings). meta has one entry per meeting,
- * or is NULL (sequence 0, modified at the start date). The schedule's
- * VEVENTs are lent to the calendar while it is rendered and are as they
- * were when this returns. Caller frees. */
+ * or is NULL (sequence 0, modified at the start date); a meeting the
+ * schedule keeps as text (schedule_pack) carries the revision it was packed
+ * with. Caller frees. */
 char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *meta);
+/* The same for the given meetings (indices, in order), which must be the
+ * feed's: the daemon finds each department's once for all its feeds. */
+char *feed_assemble(const Schedule *s, const Department *dept, const size_t *meetings, size_t n, const FeedMeta *meta);
+/* Meeting i's VEVENTs (the meeting's own, then those published with it)
+ * as libical writes them in a feed, with its revision: what
+ * schedule_pack() keeps. The schedule's VEVENTs are as they were when this
+ * returns. Caller frees. */
+char *feed_event_text(const Schedule *s, size_t i, const FeedMeta *meta);
 /* The URL to subscribe to a feed ("all" or a department id), from
  * public_url, with the token when one is set; webcal: the webcal:// form
  * that calendar apps open directly. Caller frees. */

@@ -75,12 +75,13 @@ _printf_(1, 2) static int usage_error(const char *fmt, ...)
         return EXIT_USAGE;
 }
 
-/* Loads and validates the config and builds the schedule, printing every
- * problem as FILE:LINE. */
-static int load(const Options *o, Config **config, Schedule **schedule)
+/* Loads and validates the config and builds the schedule (calling built
+ * for each meeting, if set), printing every problem as FILE:LINE. */
+static int load_with(const Options *o, Config **config, Schedule **schedule,
+                     void (*built)(Schedule *s, size_t meeting, void *userdata))
 {
         Diags diags = {0};
-        ScheduleOptions so = {time(NULL), true, false};
+        ScheduleOptions so = {.now = time(NULL), .fetch = true, .built = built};
         int r = schedule_load(o->config, &so, config, schedule, &diags);
         diag_print(&diags, stderr);
         if (r == -EINVAL)
@@ -89,6 +90,11 @@ static int load(const Options *o, Config **config, Schedule **schedule)
                 fprintf(stderr, "tandem: cannot read %s: %s\n", o->config, strerror(-r));
         diag_free(&diags);
         return r;
+}
+
+static int load(const Options *o, Config **config, Schedule **schedule)
+{
+        return load_with(o, config, schedule, NULL);
 }
 
 static int find_department(const Config *c, const char *id, const Department **ret)
@@ -218,12 +224,24 @@ static int cmd_check(const Options *o)
         return 0;
 }
 
+/* Each meeting as text as soon as it is built: the libical components of
+ * 10,000 meetings held at once took 70 MB. */
+static void export_pack(Schedule *s, size_t meeting, void *userdata)
+{
+        (void)userdata;
+        _cleanup_free_ char *text = feed_event_text(s, meeting, NULL);
+        schedule_pack(s, meeting, text);
+}
+
 static int cmd_export(const Options *o)
 {
-        _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_(schedule_freep) Schedule *s = NULL;
+        /* Not freed: the process ends here, and the kernel takes it all back
+         * at once (freeing 10,000 meetings one by one cost a tenth of an
+         * export). Kept reachable for leak checkers. */
+        static Config *c;
+        static Schedule *s;
         const Department *dept;
-        if (load(o, &c, &s) < 0)
+        if (load_with(o, &c, &s, export_pack) < 0)
                 return EXIT_WORK;
         if (find_department(c, o->department, &dept) < 0)
                 return EXIT_USAGE;

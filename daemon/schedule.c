@@ -122,11 +122,50 @@ static int occurrence_cmp(const void *a, const void *b)
         return x->meeting < y->meeting ? -1 : x->meeting > y->meeting;
 }
 
-/* The occurrence an override of the meeting replaces: its RECURRENCE-ID. */
-static bool overridden(const Schedule *s, size_t i, int64_t rid)
+/* A meeting's VEVENTs: the schedule's own, or read back from the text it
+ * keeps of them once packed. */
+typedef struct Events {
+        icalcomponent *event, **exceptions;
+        size_t n;
+        icalcomponent *parsed; /* read back: freed by events_done() */
+} Events;
+
+static void events_get(const Schedule *s, size_t i, Events *e)
 {
-        for (size_t k = 0; k < s->n_exceptions[i]; k++) {
-                icalproperty *p = icalcomponent_get_first_property(s->exceptions[i][k], ICAL_RECURRENCEID_PROPERTY);
+        const char *text = schedule_text(s, i);
+        if (!text) {
+                *e = (Events){s->events[i], s->exceptions[i], s->n_exceptions[i], NULL};
+                return;
+        }
+        /* libical reads several components as children of an XROOT */
+        icalcomponent *root = icalparser_parse_string(text);
+        *e = (Events){root, NULL, 0, root};
+        if (!root || icalcomponent_isa(root) != ICAL_XROOT_COMPONENT)
+                return;
+        size_t n = (size_t)icalcomponent_count_components(root, ICAL_VEVENT_COMPONENT);
+        e->exceptions = xcalloc(n + 1, sizeof(icalcomponent *));
+        e->event = NULL;
+        for (icalcomponent *c = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT); c;
+             c = icalcomponent_get_next_component(root, ICAL_VEVENT_COMPONENT))
+                if (!e->event)
+                        e->event = c;
+                else
+                        e->exceptions[e->n++] = c;
+}
+
+static void events_done(Events *e)
+{
+        if (!e->parsed)
+                return;
+        icalcomponent_free(e->parsed);
+        free(e->exceptions);
+}
+
+/* The occurrence an override of the meeting replaces: its RECURRENCE-ID. */
+static bool overridden(const Events *e, int64_t rid)
+{
+        for (size_t k = 0; k < e->n; k++) {
+                icalproperty *p = icalcomponent_get_first_property(e->exceptions[k], ICAL_RECURRENCEID_PROPERTY);
                 if (p && prop_instant(p) == rid)
                         return true;
         }
@@ -141,15 +180,20 @@ static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to
                            Occurrence **ret, size_t *n, size_t *alloc)
 {
         const Meeting *m = &s->config->meetings[i];
-        size_t first = *n, extra = s->n_exceptions[i];
-        schedule_expand(s->events[i], m, from, to, max > SIZE_MAX - extra ? SIZE_MAX : max + extra, ret, n, alloc);
+        Events ev;
+        events_get(s, i, &ev);
+        if (!ev.event)
+                return; /* a text that does not read back: cannot happen with libical's own */
+        size_t first = *n, extra = ev.n;
+        schedule_expand(ev.event, m, from, to, max > SIZE_MAX - extra ? SIZE_MAX : max + extra, ret, n, alloc);
         size_t kept = first;
         for (size_t k = first; k < *n; k++)
-                if (!extra || !overridden(s, i, (*ret)[k].rid))
+                if (!extra || !overridden(&ev, (*ret)[k].rid))
                         (*ret)[kept++] = (*ret)[k];
         *n = kept;
         for (size_t k = 0; k < extra; k++)
-                schedule_expand(s->exceptions[i][k], m, from, to, max, ret, n, alloc);
+                schedule_expand(ev.exceptions[k], m, from, to, max, ret, n, alloc);
+        events_done(&ev);
         for (size_t k = 0; k < s->n_plan[i]; k++) {
                 const Exception *e = &s->plan[i][k];
                 if (!e->cancelled || !cancelled || e->rid < from || e->rid >= to)
@@ -214,6 +258,34 @@ bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence
                 *ret = v[0];
         free(v);
         return n > 0;
+}
+
+void schedule_pack(Schedule *s, size_t i, const char *text)
+{
+        /* One buffer for every meeting's text: 5000 small strings freed
+         * and allocated among the components they replace kept most of
+         * the components' pages resident. */
+        if (!s->text_at) {
+                s->text_at = xcalloc(s->n_events + 1, sizeof(size_t));
+                for (size_t k = 0; k < s->n_events; k++)
+                        s->text_at[k] = SIZE_MAX;
+        }
+        s->text_at[i] = s->texts.len;
+        buf_append(&s->texts, text);
+        buf_append_n(&s->texts, "", 1); /* each text ends with its own NUL */
+        if (s->events[i])
+                icalcomponent_free(s->events[i]);
+        for (size_t k = 0; k < s->n_exceptions[i]; k++)
+                icalcomponent_free(s->exceptions[i][k]);
+        free(s->exceptions[i]);
+        s->events[i] = NULL;
+        s->exceptions[i] = NULL;
+        s->n_exceptions[i] = 0;
+}
+
+const char *schedule_text(const Schedule *s, size_t i)
+{
+        return s->text_at && s->text_at[i] != SIZE_MAX ? s->texts.s + s->text_at[i] : NULL;
 }
 
 void schedule_fingerprint(const Schedule *s, size_t i, char out[static 17])
@@ -1035,8 +1107,11 @@ int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diag
                 s->n_plan[i] = b.n_plan;
                 if (!s->events[i])
                         r = -EINVAL;
-                else
+                else {
                         s->first_starts[i] = schedule_first_start(s->events[i]);
+                        if (o->built)
+                                o->built(s, i, o->userdata);
+                }
         }
         shifts_free(&shifts);
         if (r < 0) {
@@ -1082,6 +1157,8 @@ Schedule *schedule_free(Schedule *s)
                 free(s->exceptions[i]);
                 plan_exceptions_free(s->plan[i], s->n_plan[i]);
         }
+        buf_free(&s->texts);
+        free(s->text_at);
         free(s->plan);
         free(s->n_plan);
         calendars_free(s->calendars);

@@ -37,6 +37,8 @@ typedef struct Schedule {
         size_t *n_plan;
         int64_t horizon;        /* holidays and DST edges are published up to here */
         struct NextCache *next; /* per meeting: schedule_next()'s last answer */
+        Buf texts;              /* the packed meetings' texts (schedule_pack), each ending in a NUL */
+        size_t *text_at;        /* per meeting: where its text starts, SIZE_MAX if not packed */
 } Schedule;
 
 typedef enum OccurrenceStatus { OCCURRENCE_HELD, OCCURRENCE_MOVED, OCCURRENCE_CANCELLED } OccurrenceStatus;
@@ -55,6 +57,11 @@ typedef struct ScheduleOptions {
         int64_t now;    /* the horizon is now + [tandem] feed_horizon */
         bool fetch;     /* fetch a holiday calendar URL that has no cached copy yet */
         bool simulated; /* a simulated clock: state in <state_dir>/simulated */
+        /* If set, called as soon as each meeting is built, with its index:
+         * `tandem export` packs it there (schedule_pack), so that 10,000
+         * meetings are never all held as libical components at once. */
+        void (*built)(Schedule *s, size_t meeting, void *userdata);
+        void *userdata;
 } ScheduleOptions;
 
 /* Builds one VEVENT per meeting, and the VEVENTs of its occurrences at DST
@@ -96,8 +103,19 @@ int64_t schedule_notice_due(const Occurrence *o);
 
 /* A meeting's definition fingerprint: FNV-1a over every VEVENT published
  * for it (its rule, its overrides, its occurrences at DST edges), so that
- * SEQUENCE rises exactly when what subscribers see of it changes. */
+ * SEQUENCE rises exactly when what subscribers see of it changes. Of a
+ * meeting not packed yet. */
 void schedule_fingerprint(const Schedule *s, size_t meeting, char out[static 17]);
+
+/* Keeps meeting i as text from now on: its VEVENTs as published
+ * (feed_event_text(), revision included; copied), in place of libical's
+ * components, which are freed: about 0.5 KB for 7 KB (a VEVENT with its
+ * RRULE value alone holds a 2,896-byte struct). Expansions read the text
+ * back, so what is published stays the single source of truth;
+ * events[i] and exceptions[i] are NULL then. */
+void schedule_pack(Schedule *s, size_t meeting, const char *text);
+/* The text a packed meeting keeps, or NULL. */
+const char *schedule_text(const Schedule *s, size_t meeting);
 
 /* The UTC instant of DTSTART: the first occurrence of the rule. */
 int64_t schedule_first_start(icalcomponent *vevent);

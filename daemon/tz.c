@@ -185,6 +185,7 @@ typedef struct Observance {
 typedef struct Trimmed {
         int64_t lo, hi;
         icalcomponent *vtz;
+        char *text; /* libical's text of vtz, once asked for */
 } Trimmed;
 
 typedef struct ZoneInfo {
@@ -378,19 +379,32 @@ static icalcomponent *vtimezone_trim(icaltimezone *z, const ZoneInfo *zi, ssize_
         return vtz;
 }
 
-icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from)
+static Trimmed *trimmed(icaltimezone *z, int64_t from)
 {
-        if (z == icaltimezone_get_utc_timezone())
-                return NULL;
         ZoneInfo *zi = zone_info(z, from);
         for (size_t i = 0; i < zi->n_trimmed; i++)
                 if (zi->trimmed[i].lo <= from && from < zi->trimmed[i].hi)
-                        return zi->trimmed[i].vtz;
+                        return &zi->trimmed[i];
         int64_t lo, hi;
         ssize_t in_effect = observance_at(zi, from, &lo, &hi);
         GROW(zi->trimmed, zi->n_trimmed, zi->alloc_trimmed);
-        zi->trimmed[zi->n_trimmed] = (Trimmed){lo, hi, vtimezone_trim(z, zi, in_effect, from)};
-        return zi->trimmed[zi->n_trimmed++].vtz;
+        zi->trimmed[zi->n_trimmed] = (Trimmed){lo, hi, vtimezone_trim(z, zi, in_effect, from), NULL};
+        return &zi->trimmed[zi->n_trimmed++];
+}
+
+icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from)
+{
+        return z == icaltimezone_get_utc_timezone() ? NULL : trimmed(z, from)->vtz;
+}
+
+const char *tz_vtimezone_text(icaltimezone *z, int64_t from)
+{
+        if (z == icaltimezone_get_utc_timezone())
+                return NULL;
+        Trimmed *t = trimmed(z, from);
+        if (!t->text)
+                t->text = icalcomponent_as_ical_string_r(t->vtz);
+        return t->text;
 }
 
 void tz_format_rfc3339(icaltimezone *z, int64_t instant, char buf[static 32])

@@ -59,6 +59,8 @@ const char *tz_abbrev(icaltimezone *z, int64_t instant);
  * calendar removes it again before freeing the calendar, and never
  * changes it. */
 icalcomponent *tz_vtimezone(icaltimezone *z, int64_t from);
+/* Its text, as libical writes it; kept as long. */
+const char *tz_vtimezone_text(icaltimezone *z, int64_t from);
 
 int64_t wall_to_seconds(Wall w); /* the wall time read as if it were UTC */
 Wall wall_from_seconds(int64_t s);

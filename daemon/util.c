@@ -57,13 +57,18 @@ char *xasprintf(const char *fmt, ...)
 
 void buf_append(Buf *b, const char *s)
 {
-        size_t n = strlen(s);
+        buf_append_n(b, s, strlen(s));
+}
+
+void buf_append_n(Buf *b, const char *s, size_t n)
+{
         if (b->len + n + 1 > b->alloc) {
                 b->alloc = (b->len + n + 1) * 2;
                 b->s = xrealloc(b->s, b->alloc);
         }
-        memcpy(b->s + b->len, s, n + 1);
+        memcpy(b->s + b->len, s, n);
         b->len += n;
+        b->s[b->len] = '\0';
 }
 
 void buf_printf(Buf *b, const char *fmt, ...)

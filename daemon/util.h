@@ -57,6 +57,7 @@ typedef struct Buf {
         size_t len, alloc;
 } Buf;
 void buf_append(Buf *b, const char *s);
+void buf_append_n(Buf *b, const char *s, size_t n);
 void buf_printf(Buf *b, const char *fmt, ...) _printf_(2, 3);
 void buf_free(Buf *b);
 char *buf_steal(Buf *b);

@@ -84,7 +84,7 @@ static Fixture fixture_new(const char *text)
         f.l = load_text(text);
         if (f.l.r != 0)
                 fail_msg("config_load = %d:\n%s", f.l.r, f.l.text);
-        int r = schedule_new(f.l.config, &(ScheduleOptions){TEST_NOW, false, false}, &f.s, &f.diags);
+        int r = schedule_new(f.l.config, &(ScheduleOptions){.now = TEST_NOW}, &f.s, &f.diags);
         if (r != 0) {
                 char *t = diags_text(&f.diags);
                 fail_msg("schedule_new = %d:\n%s", r, t);
@@ -708,6 +708,55 @@ static void test_edge_occurrence(void **state)
         fixture_free(&f);
 }
 
+/* A packed schedule (schedule_pack: each meeting kept as the text of its
+ * published VEVENTs, libical's components freed) publishes the same bytes
+ * and expands to the same occurrences as before: its rule, skips, moves
+ * and occurrences at DST edges all read back from the text. */
+static void test_packed_schedule(void **state)
+{
+        (void)state;
+        Fixture f = fixture_new("[department:a]\n[department:b]\n[department:c]\n"
+                                "[meeting:night]\ntitle = Night shift handover\ndepartments = a, b\nday = sunday\n"
+                                "time = 02:30\ntimezone = America/New_York\nstart = 2026-03-01\n"
+                                "skip = 2026-04-05 (Easter)\nmove = 2026-04-12 -> 2026-04-13 09:00 (offsite)\n"
+                                "[meeting:day]\ntitle = Day\ndepartments = b, c\nday = monday\ntime = 10:00\n"
+                                "timezone = Europe/Berlin\nstart = 2026-03-01\nremind = 1d, 15m\n");
+        FeedMeta meta[] = {{3, utc(2026, 2, 1, 0, 0)}, {1, utc(2026, 1, 1, 0, 0)}};
+        const Department *b = config_department(f.l.config, "b");
+        char *all = feed_render(f.s, NULL, meta), *dept = feed_render(f.s, b, meta);
+        Occurrence *before = NULL, *after = NULL;
+        int64_t from = utc(2026, 2, 1, 0, 0), to = utc(2028, 1, 1, 0, 0);
+        size_t n = schedule_occurrences(f.s, from, to, NULL, true, &before);
+        assert_true(n > 100);
+
+        for (size_t i = 0; i < f.s->n_events; i++) {
+                char *text = feed_event_text(f.s, i, meta);
+                schedule_pack(f.s, i, text);
+                free(text);
+                assert_null(f.s->events[i]);
+                assert_non_null(schedule_text(f.s, i));
+        }
+        /* the meta given now is not the one packed: the packed text wins */
+        char *all2 = feed_render(f.s, NULL, NULL), *dept2 = feed_render(f.s, b, NULL);
+        assert_string_equal(all2, all);
+        assert_string_equal(dept2, dept);
+        assert_int_equal(schedule_occurrences(f.s, from, to, NULL, true, &after), n);
+        for (size_t i = 0; i < n; i++) {
+                assert_ptr_equal(after[i].meeting, before[i].meeting);
+                assert_int_equal(after[i].start, before[i].start);
+                assert_int_equal(after[i].end, before[i].end);
+                assert_int_equal(after[i].rid, before[i].rid);
+                assert_int_equal(after[i].status, before[i].status);
+                assert_string_equal(after[i].reason ? after[i].reason : "", before[i].reason ? before[i].reason : "");
+        }
+        Occurrence o;
+        assert_true(schedule_next(f.s, &f.l.config->meetings[0], utc(2026, 4, 12, 0, 0), &o));
+        assert_int_equal(o.status, OCCURRENCE_MOVED);
+        assert_int_equal(o.start, utc(2026, 4, 13, 13, 0));
+        free(all), free(dept), free(all2), free(dept2), free(before), free(after);
+        fixture_free(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -718,6 +767,7 @@ int main(void)
                 cmocka_unit_test(test_timezones),
                 cmocka_unit_test(test_department_feed),
                 cmocka_unit_test(test_stable_bytes),
+                cmocka_unit_test(test_packed_schedule),
                 cmocka_unit_test(test_sequence_and_last_modified),
                 cmocka_unit_test(test_event_length),
                 cmocka_unit_test(test_edge_occurrence),
