@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -26,6 +27,8 @@
 
 #define STOP_TIMEOUT_USEC (3 * USEC_PER_SEC)
 
+typedef struct Publish Publish;
+
 typedef struct Daemon {
         const char *config_path;
         sd_event *event;
@@ -37,6 +40,7 @@ typedef struct Daemon {
         Reminders *reminders;
         Refresh *refresh;
         Http *http;
+        Publish *publish; /* the feeds of the schedule being published, if not done yet */
         bool stopping;
         bool last_reload_ok;
         int64_t last_reload, started;
@@ -61,71 +65,214 @@ static int load(const char *path, bool fetch, Config **config, Schedule **schedu
         return r;
 }
 
-static FeedMeta *meta_load(Ledger *l, const Schedule *s)
+/* ---- publishing the feeds ----------------------------------------------
+ *
+ * After start-up (READY=1) and after each reload or daily rebuild, on the
+ * loop, a batch of meetings or feeds at a time, so that the loop serves
+ * feeds, posts reminders and takes signals between two batches:
+ *  1. each meeting's fingerprint, then the revisions in the ledger (one
+ *     transaction);
+ *  2. each meeting's VEVENTs as text with its revision: the schedule keeps
+ *     that and frees libical's components (schedule_pack);
+ *  3. each feed: written to feed_dir if its bytes changed, and prepared for
+ *     the server (the previous feeds are served meanwhile; at the first
+ *     start, 503 with Retry-After);
+ *  4. the new feeds served, and the memory the components took given back.
+ * The step clock stands still meanwhile (clock_busy_begin), so that tests
+ * on it see the feeds of the schedule they run. */
+#define PUBLISH_MEETINGS 250 /* per batch: about 5 ms */
+#define PUBLISH_FEEDS 100
+
+enum { PUBLISH_FINGERPRINTS, PUBLISH_TEXTS, PUBLISH_FEEDS_STEP, PUBLISH_DONE };
+
+struct Publish {
+        sd_event_source *source;
+        int step;
+        size_t next;
+        char (*fingerprints)[17];
+        size_t **members; /* per department: its meetings */
+        size_t *n_members;
+        HttpFeeds *feeds;
+        bool dir_ok;
+        size_t written, failed;
+};
+
+static Publish *publish_free(Publish *p)
 {
+        if (!p)
+                return NULL;
+        sd_event_source_disable_unref(p->source);
+        free(p->fingerprints);
+        if (p->members)
+                for (size_t i = 0; p->n_members && p->members[i]; i++)
+                        free(p->members[i]);
+        free(p->members);
+        free(p->n_members);
+        http_feeds_free(p->feeds);
+        free(p);
+        clock_busy_end();
+        return NULL;
+}
+
+static void publish_meta(Daemon *d, Publish *p)
+{
+        const Schedule *s = d->schedule;
         size_t n = s->n_events;
-        FeedMeta *meta = xcalloc(n + 1, sizeof(FeedMeta));
         const char **ids = xcalloc(n + 1, sizeof(char *));
-        char (*fps)[17] = xcalloc(n + 1, sizeof(*fps));
-        const char **fp_ptrs = xcalloc(n + 1, sizeof(char *));
+        const char **fps = xcalloc(n + 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
-                schedule_fingerprint(s, i, fps[i]);
                 ids[i] = s->config->meetings[i].id;
-                fp_ptrs[i] = fps[i];
+                fps[i] = p->fingerprints[i];
         }
+        free(d->meta);
+        d->meta = xcalloc(n + 1, sizeof(FeedMeta));
         /* One transaction (one disk sync) for all meetings, not one each. */
-        ledger_meetings(l, ids, fp_ptrs, n, clock_now(), meta);
+        ledger_meetings(d->ledger, ids, fps, n, clock_now(), d->meta);
         free(ids);
         free(fps);
-        free(fp_ptrs);
-        return meta;
 }
 
-/* When the feed last changed: its newest meeting definition. */
-static int64_t feed_modified(const Daemon *d, const Department *dept)
+/* Which meetings each department's feed holds: found once, not once per
+ * department. */
+static void publish_members(const Config *c, Publish *p)
 {
-        int64_t t = 0;
-        for (size_t i = 0; i < d->config->n_meetings; i++)
-                if ((!dept || meeting_has_department(&d->config->meetings[i], dept)) && d->meta[i].modified > t)
-                        t = d->meta[i].modified;
-        return t ? t : d->started;
-}
-
-/* Renders every feed once per config load: written to feed_dir
- * (atomically) and handed to the HTTP server, the same bytes for both. */
-static void publish_feeds(Daemon *d)
-{
-        size_t n = d->config->n_departments + 1;
-        HttpFeed *feeds = xcalloc(n, sizeof(HttpFeed));
-        char **texts = xcalloc(n, sizeof(char *));
-        bool dir_ok = mkdir(d->config->feed_dir, 0755) == 0 || errno == EEXIST;
-        int failed = 0;
-
-        if (!dir_ok)
-                log_error("cannot create feed directory %s: %m", d->config->feed_dir);
-        for (size_t i = 0; i < n; i++) {
-                const Department *dept = i ? &d->config->departments[i - 1] : NULL;
-                texts[i] = feed_render(d->schedule, dept, d->meta);
-                feeds[i] = (HttpFeed){dept ? dept->id : "all", texts[i], strlen(texts[i]), feed_modified(d, dept),
-                                      dept ? dept->name : NULL};
-                if (!dir_ok)
-                        continue;
-                _cleanup_free_ char *path = xasprintf("%s/%s.ics", d->config->feed_dir, feeds[i].name);
-                /* Atomic but not synced: feeds are derived, rewritten at every
-                 * start, and a sync per department made start-up crawl. */
-                int r = fileio_write_atomic(path, texts[i], feeds[i].len, 0644, false);
-                if (r < 0) {
-                        log_error("cannot write %s: %s", path, strerror(-r));
-                        failed++;
+        size_t nd = c->n_departments;
+        p->members = xcalloc(nd + 1, sizeof(size_t *));
+        p->n_members = xcalloc(nd + 1, sizeof(size_t));
+        size_t *alloc = xcalloc(nd + 1, sizeof(size_t));
+        for (size_t i = 0; i < c->n_meetings; i++) {
+                const Meeting *m = &c->meetings[i];
+                for (size_t k = 0; k < m->n_departments; k++) {
+                        size_t di = (size_t)(m->departments[k] - c->departments);
+                        if (p->n_members[di] && p->members[di][p->n_members[di] - 1] == i)
+                                continue; /* named twice */
+                        GROW(p->members[di], p->n_members[di], alloc[di]);
+                        p->members[di][p->n_members[di]++] = i;
                 }
         }
-        if (dir_ok && !failed)
-                log_info("wrote %zu feeds to %s", n, d->config->feed_dir);
+        for (size_t di = 0; di < nd; di++)
+                if (!p->members[di])
+                        p->members[di] = xcalloc(1, sizeof(size_t));
+        free(alloc);
+}
+
+/* Feed f (0: all meetings, else department f - 1): on disk if it
+ * changed, and in the next set of the server. */
+static void publish_feed(Daemon *d, Publish *p, size_t f)
+{
+        const Config *c = d->config;
+        const Department *dept = f ? &c->departments[f - 1] : NULL;
+        size_t n = f ? p->n_members[f - 1] : c->n_meetings;
+        _cleanup_free_ size_t *all = f ? NULL : xcalloc(n + 1, sizeof(size_t));
+        for (size_t i = 0; !f && i < n; i++)
+                all[i] = i;
+        const size_t *meetings = f ? p->members[f - 1] : all;
+        _cleanup_free_ char *text = feed_assemble(d->schedule, dept, meetings, n, d->meta);
+        size_t len = strlen(text);
+        /* When the feed last changed: its newest meeting definition. */
+        int64_t modified = 0;
+        for (size_t i = 0; i < n; i++)
+                if (d->meta[meetings[i]].modified > modified)
+                        modified = d->meta[meetings[i]].modified;
+        const char *name = dept ? dept->id : "all";
+        if (p->dir_ok) {
+                _cleanup_free_ char *path = xasprintf("%s/%s.ics", c->feed_dir, name);
+                /* Atomic but not synced: feeds are derived and written again
+                 * at the next start. Unchanged bytes are not written again. */
+                int r = fileio_write_if_changed(path, text, len, 0644);
+                if (r < 0) {
+                        log_error("cannot write %s: %s", path, strerror(-r));
+                        p->failed++;
+                } else
+                        p->written += (size_t)r;
+        }
+        if (p->feeds)
+                http_feeds_add(p->feeds, &(HttpFeed){name, text, len, modified ? modified : d->started,
+                                                    dept ? dept->name : NULL, dept != NULL});
+}
+
+static void publish_done(Daemon *d, Publish *p)
+{
+        size_t n = d->config->n_departments + 1;
+        const char *dir = d->config->feed_dir;
+        if (!p->dir_ok)
+                log_warning("published %zu feeds, none written to %s (it cannot be created)", n, dir);
+        else if (p->failed)
+                log_warning("published %zu feeds: %zu written to %s, %zu failed", n, p->written, dir, p->failed);
+        else
+                log_info("published %zu feeds: %zu written to %s, %zu unchanged", n, p->written, dir, n - p->written);
         if (d->http)
-                http_set_feeds(d->http, feeds, n,
-                               &(HttpSite){d->config->calendar_name, d->config->public_url, d->config->feed_token});
-        strv_free(texts, n);
-        free(feeds);
+                http_set_feeds(d->http, TAKE_PTR(p->feeds));
+        /* The components the texts replaced, and the texts of the feeds,
+         * were freed in small pieces all over the heap: give the pages back. */
+        malloc_trim(0);
+}
+
+/* One batch of the current step. */
+static int on_publish(sd_event_source *source, void *userdata)
+{
+        Daemon *d = userdata;
+        Publish *p = d->publish;
+        Schedule *s = d->schedule;
+        size_t n_meetings = s->n_events, n_feeds = d->config->n_departments + 1;
+        (void)source;
+        switch (p->step) {
+        case PUBLISH_FINGERPRINTS:
+                for (size_t k = 0; k < PUBLISH_MEETINGS && p->next < n_meetings; k++, p->next++)
+                        schedule_fingerprint(s, p->next, p->fingerprints[p->next]);
+                if (p->next < n_meetings)
+                        return 0;
+                publish_meta(d, p);
+                p->step = PUBLISH_TEXTS, p->next = 0;
+                return 0;
+        case PUBLISH_TEXTS:
+                for (size_t k = 0; k < PUBLISH_MEETINGS && p->next < n_meetings; k++, p->next++) {
+                        _cleanup_free_ char *text = feed_event_text(s, p->next, d->meta);
+                        schedule_pack(s, p->next, text);
+                }
+                if (p->next < n_meetings)
+                        return 0;
+                publish_members(d->config, p);
+                p->step = PUBLISH_FEEDS_STEP, p->next = 0;
+                return 0;
+        case PUBLISH_FEEDS_STEP:
+                for (size_t k = 0; k < PUBLISH_FEEDS && p->next < n_feeds; k++, p->next++)
+                        publish_feed(d, p, p->next);
+                if (p->next < n_feeds)
+                        return 0;
+                publish_done(d, p);
+                d->publish = publish_free(p);
+                return 0;
+        }
+        return 0;
+}
+
+/* Publishes the feeds of d->schedule from the next loop iterations on;
+ * one still under way for a previous schedule is dropped. */
+static void publish_start(Daemon *d)
+{
+        d->publish = publish_free(d->publish);
+        Publish *p = xcalloc(1, sizeof(Publish));
+        clock_busy_begin();
+        p->fingerprints = xcalloc(d->schedule->n_events + 1, sizeof(*p->fingerprints));
+        p->dir_ok = mkdir(d->config->feed_dir, 0755) == 0 || errno == EEXIST;
+        if (!p->dir_ok)
+                log_error("cannot create feed directory %s: %m", d->config->feed_dir);
+        if (d->http)
+                p->feeds = http_feeds_new(&(HttpSite){d->config->calendar_name, d->config->public_url,
+                                                      d->config->feed_token},
+                                          d->config->n_departments + 1);
+        int r = sd_event_add_defer(d->event, &p->source, on_publish, d);
+        if (r < 0) {
+                log_error("cannot publish the feeds: %s", strerror(-r));
+                publish_free(p);
+                return;
+        }
+        /* After everything else that is ready to run: a batch at a time. */
+        sd_event_source_set_priority(p->source, SD_EVENT_PRIORITY_IDLE);
+        sd_event_source_set_enabled(p->source, SD_EVENT_ON);
+        sd_event_source_set_description(p->source, "publish-feeds");
+        d->publish = p;
 }
 
 static void log_subscribe_links(const Config *c)
@@ -249,15 +396,13 @@ static void reload(Daemon *d)
         if (!streq(config->state_dir, d->config->state_dir))
                 log_warning("state_dir changed to %s; the ledger stays at %s until a restart", config->state_dir,
                             d->config->state_dir);
-        FeedMeta *meta = meta_load(d->ledger, schedule);
         reminders_load(d->reminders, schedule, d->schedule, false);
+        d->publish = publish_free(d->publish);
         schedule_free(d->schedule);
         config_free(d->config);
-        free(d->meta);
         d->config = config;
         d->schedule = schedule;
-        d->meta = meta;
-        publish_feeds(d);
+        publish_start(d);
         d->last_reload_ok = true;
         d->last_reload = clock_now();
         free(d->reload_error);
@@ -284,13 +429,11 @@ static void rebuild(void *userdata)
                 return;
         }
         diag_free(&diags);
-        FeedMeta *meta = meta_load(d->ledger, schedule);
         reminders_load(d->reminders, schedule, d->schedule, false);
+        d->publish = publish_free(d->publish);
         schedule_free(d->schedule);
-        free(d->meta);
         d->schedule = schedule;
-        d->meta = meta;
-        publish_feeds(d);
+        publish_start(d);
         refresh_follow(d);
 }
 
@@ -322,6 +465,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 static void daemon_free(Daemon *d)
 {
         /* Delivery first: its jobs point into the reminders' bookkeeping. */
+        d->publish = publish_free(d->publish);
         http_free(d->http);
         refresh_free(d->refresh);
         deliver_free(d->delivery);
@@ -378,6 +522,11 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
         _cleanup_free_ char *state = NULL;
         int r;
 
+        /* Large buffers (a feed, the meetings' texts, the reminders' heap)
+         * each in a mapping of their own, given back when freed: glibc
+         * otherwise raises the threshold to the largest block freed so far
+         * (the config file's text), and they fragment the heap. */
+        mallopt(M_MMAP_THRESHOLD, 128 << 10);
         clock_setup(mode, clock_start_usec, clock_rate_);
         log_clock();
         if (load(config_path, true, &d.config, &d.schedule) < 0)
@@ -386,7 +535,6 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
                 goto fail;
         d.started = d.last_reload = clock_now();
         d.last_reload_ok = true;
-        d.meta = meta_load(d.ledger, d.schedule);
         if ((r = setup_loop(&d)) < 0) {
                 log_error("cannot set up the event loop: %s", strerror(-r));
                 goto fail;
@@ -398,7 +546,6 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
                 http_set_health(d.http, health, &d);
                 log_info("serving feeds on http://%s/feeds/", d.config->listen);
         }
-        publish_feeds(&d);
         if (d.http)
                 log_subscribe_links(d.config);
         if ((r = deliver_new(d.event, &d.delivery)) < 0 ||
@@ -414,6 +561,9 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
         reminders_load(d.reminders, d.schedule, NULL, true);
         refresh_follow(&d);
         notify_ready(&d);
+        /* The feeds follow READY: a department's calendar is not what
+         * start-up waits for (README "The feeds"). */
+        publish_start(&d);
         r = sd_event_loop(d.event);
         daemon_free(&d);
         if (r < 0) {

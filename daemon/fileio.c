@@ -49,6 +49,33 @@ int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned
         return 0;
 }
 
+/* Does the file at path hold exactly data? */
+static bool same_bytes(const char *path, const char *data, size_t len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len)
+                return false;
+        char buf[65536];
+        for (size_t done = 0; done < len;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0 || memcmp(buf, data + done, (size_t)n) != 0)
+                        return false;
+                done += (size_t)n;
+        }
+        return true;
+}
+
+int fileio_write_if_changed(const char *path, const char *data, size_t len, unsigned mode)
+{
+        if (same_bytes(path, data, len))
+                return 0;
+        int r = fileio_write_atomic(path, data, len, mode, false);
+        return r < 0 ? r : 1;
+}
+
 int fileio_mkdir_p(const char *path)
 {
         _cleanup_free_ char *p = xstrdup(path);

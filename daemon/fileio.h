@@ -9,5 +9,9 @@
  * the file and the directory, so the new file survives a power cut.
  * Returns 0 or -errno. */
 int fileio_write_atomic(const char *path, const char *data, size_t len, unsigned mode, bool durable);
+/* The same, not durable, unless the file holds these bytes already (then
+ * it is not touched: no new inode, no new mtime for readers to notice).
+ * Returns 1 when written, 0 when unchanged, or -errno. */
+int fileio_write_if_changed(const char *path, const char *data, size_t len, unsigned mode);
 /* mkdir -p, mode 0750 for what it creates. Returns 0 or -errno. */
 int fileio_mkdir_p(const char *path);

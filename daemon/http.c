@@ -23,14 +23,31 @@
 
 const int http_counted_statuses[5] = {200, 304, 403, 404, 405};
 
-/* One prepared document (a feed or the index): its two responses
- * (identity, gzip) and validators. */
+/* One prepared document (a feed or the index): its responses and
+ * validators. The identity response is built at once and the gzip one at
+ * the first client that asks for it; a compact document keeps only its
+ * gzip bytes (a department's feed compresses about sevenfold, and there
+ * may be a thousand of them), and a client that does not take gzip gets
+ * them inflated. */
 typedef struct Served {
-        char *name;
+        char *name, *title;
+        const char *type;
         struct MHD_Response *plain, *gzip;
+        const char *body;       /* the identity bytes, owned by plain */
+        const char *gz;         /* the gzip bytes, owned by gzip */
+        size_t len, gz_len;
         char etag[40], etag_gz[44], last_modified[40]; /* last_modified "": none */
         int64_t modified;                              /* -1: none */
 } Served;
+
+/* A set of feeds being prepared (http_feeds_new). */
+struct HttpFeeds {
+        Served *feeds;
+        size_t n, cap;
+        char *token;
+        HttpSite site;
+        char *calendar_name, *public_url;
+};
 
 /* One TCP connection, from MHD's "started" to its "closed" notification.
  * While the server awaits a request on it, it sits in Http.waiting, in
@@ -55,11 +72,9 @@ struct Http {
         sd_event *event;
         sd_event_source *io, *timer, *deadline, *log_timer;
         struct MHD_Daemon *mhd;
-        Served *feeds;
-        const char **names;
-        size_t n_feeds;
+        HttpFeeds *set;     /* served; NULL until the first is complete */
+        const char **names; /* of set's feeds, for http_route() */
         Served index;
-        char *token;
         char *(*metrics)(void *);
         void *metrics_userdata;
         char *(*health)(void *);
@@ -210,6 +225,8 @@ static void http_date(int64_t t, char buf[40])
         strftime(buf, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
+/* RFC 1952 gzip at level 9; the buffer is cut to what it holds (deflateBound
+ * reserves more than the input, and a kept feed would carry that). */
 static char *gzip_compress(const char *data, size_t len, size_t *out_len)
 {
         z_stream z = {0};
@@ -229,10 +246,30 @@ static char *gzip_compress(const char *data, size_t len, size_t *out_len)
                 free(out);
                 return NULL;
         }
+        return xrealloc(out, *out_len);
+}
+
+static char *gzip_inflate(const char *gz, size_t gz_len, size_t len)
+{
+        z_stream z = {0};
+        if (inflateInit2(&z, 15 + 16) != Z_OK)
+                return NULL;
+        char *out = xmalloc(len + 1);
+        z.next_in = (Bytef *)gz;
+        z.avail_in = (uInt)gz_len;
+        z.next_out = (Bytef *)out;
+        z.avail_out = (uInt)len;
+        int r = inflate(&z, Z_FINISH);
+        bool whole = r == Z_STREAM_END && z.total_out == len;
+        inflateEnd(&z);
+        if (!whole) {
+                free(out);
+                return NULL;
+        }
         return out;
 }
 
-static void add_headers(const Http *h, struct MHD_Response *r, const char *etag, const char *last_modified)
+static void add_headers(const char *token, struct MHD_Response *r, const char *etag, const char *last_modified)
 {
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
         if (last_modified[0])
@@ -241,21 +278,20 @@ static void add_headers(const Http *h, struct MHD_Response *r, const char *etag,
         /* Clients may keep a copy for five minutes, then must revalidate;
          * with a token in the URL no shared cache should keep it. */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-                                h->token ? "private, max-age=300, must-revalidate" : "public, max-age=300, must-revalidate");
+                                token ? "private, max-age=300, must-revalidate" : "public, max-age=300, must-revalidate");
 }
 
-static struct MHD_Response *prepared_response(const Http *h, const Served *s, const char *type, char *body, size_t len,
-                                              bool gz)
+static struct MHD_Response *response(const char *token, const Served *s, char *body, size_t len, bool gz)
 {
         struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(len, body, free, body);
         if (!r) {
                 free(body);
                 return NULL;
         }
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, s->type);
         if (gz)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-        if (strncmp(type, "text/html", 9) == 0) {
+        if (strncmp(s->type, "text/html", 9) == 0) {
                 /* The page runs no script and loads nothing: should escaping
                  * ever miss, the browser still runs nothing. The token in its
                  * links is not sent on as a Referer. */
@@ -264,27 +300,54 @@ static struct MHD_Response *prepared_response(const Http *h, const Served *s, co
                 MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
                 MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
         }
-        add_headers(h, r, gz ? s->etag_gz : s->etag, s->last_modified);
+        add_headers(token, r, gz ? s->etag_gz : s->etag, s->last_modified);
         return r;
 }
 
-/* Builds both responses of a document; modified < 0: no Last-Modified. */
-static void served_init(const Http *h, Served *s, const char *name, const char *type, const char *body, size_t len,
-                        int64_t modified)
+/* Prepares a document; modified < 0: no Last-Modified. */
+static void served_init(const char *token, Served *s, const char *name, const char *title, const char *type,
+                        const char *body, size_t len, int64_t modified, bool compact)
 {
-        s->name = xstrdup(name);
-        s->modified = modified;
+        *s = (Served){.name = xstrdup(name), .title = title ? xstrdup(title) : NULL, .type = type, .len = len,
+                      .modified = modified};
         /* A strong validator over the exact bytes (and length). */
         snprintf(s->etag, sizeof s->etag, "\"%016llx-%zx\"", (unsigned long long)fnv1a64(body, len), len);
         snprintf(s->etag_gz, sizeof s->etag_gz, "\"%.*s-gz\"", (int)strlen(s->etag) - 2, s->etag + 1);
         if (modified >= 0)
                 http_date(modified, s->last_modified);
+        char *gz = compact ? gzip_compress(body, len, &s->gz_len) : NULL;
+        if (gz) {
+                s->gz = gz;
+                s->gzip = response(token, s, gz, s->gz_len, true);
+                return;
+        }
         char *copy = xmalloc(len + 1);
         memcpy(copy, body, len);
-        s->plain = prepared_response(h, s, type, copy, len, false);
-        size_t gz_len;
-        char *gz = gzip_compress(body, len, &gz_len);
-        s->gzip = gz ? prepared_response(h, s, type, gz, gz_len, true) : NULL;
+        s->body = copy;
+        s->plain = response(token, s, copy, len, false);
+}
+
+/* The response for a client, gzip or not; for a compact document without
+ * gzip a new one the caller destroys (*fresh). NULL if out of memory. */
+static struct MHD_Response *served_response(const char *token, Served *s, bool gz, bool *fresh)
+{
+        *fresh = false;
+        if (gz && !s->gzip && s->body) {
+                size_t n;
+                char *z = gzip_compress(s->body, s->len, &n);
+                if (z) {
+                        s->gz = z;
+                        s->gz_len = n;
+                        s->gzip = response(token, s, z, n, true);
+                }
+        }
+        if (gz && s->gzip)
+                return s->gzip;
+        if (s->plain)
+                return s->plain;
+        char *body = gzip_inflate(s->gz, s->gz_len, s->len);
+        *fresh = body != NULL;
+        return body ? response(token, s, body, s->len, false) : NULL;
 }
 
 static void served_done(Served *s)
@@ -295,39 +358,60 @@ static void served_done(Served *s)
         if (s->gzip)
                 MHD_destroy_response(s->gzip);
         free(s->name);
+        free(s->title);
         *s = (Served){0};
 }
 
-static void served_clear(Http *h)
+HttpFeeds *http_feeds_new(const HttpSite *site, size_t n)
 {
-        for (size_t i = 0; i < h->n_feeds; i++)
-                served_done(&h->feeds[i]);
-        served_done(&h->index);
-        free(h->feeds);
-        free(h->names);
-        free(h->token);
-        h->feeds = NULL;
-        h->names = NULL;
-        h->token = NULL;
-        h->n_feeds = 0;
+        HttpFeeds *f = xcalloc(1, sizeof(HttpFeeds));
+        f->feeds = xcalloc(n + 1, sizeof(Served));
+        f->cap = n;
+        f->token = site->token ? xstrdup(site->token) : NULL;
+        f->calendar_name = xstrdup(site->calendar_name);
+        f->public_url = xstrdup(site->public_url);
+        f->site = (HttpSite){f->calendar_name, f->public_url, f->token};
+        return f;
 }
 
-void http_set_feeds(Http *h, const HttpFeed *feeds, size_t n, const HttpSite *site)
+void http_feeds_add(HttpFeeds *f, const HttpFeed *feed)
 {
-        served_clear(h);
-        h->feeds = xcalloc(n + 1, sizeof(Served));
-        h->names = xcalloc(n + 1, sizeof(char *));
-        h->n_feeds = n;
-        h->token = site->token ? xstrdup(site->token) : NULL;
-        for (size_t i = 0; i < n; i++) {
-                served_init(h, &h->feeds[i], feeds[i].name, "text/calendar; charset=utf-8", feeds[i].body, feeds[i].len,
-                            feeds[i].modified);
-                h->names[i] = h->feeds[i].name;
+        if (f->n == f->cap)
+                return;
+        served_init(f->token, &f->feeds[f->n++], feed->name, feed->title, "text/calendar; charset=utf-8", feed->body,
+                    feed->len, feed->modified, feed->compact);
+}
+
+HttpFeeds *http_feeds_free(HttpFeeds *f)
+{
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < f->n; i++)
+                served_done(&f->feeds[i]);
+        free(f->feeds);
+        free(f->token);
+        free(f->calendar_name);
+        free(f->public_url);
+        free(f);
+        return NULL;
+}
+
+void http_set_feeds(Http *h, HttpFeeds *f)
+{
+        http_feeds_free(h->set);
+        served_done(&h->index);
+        free(h->names);
+        h->set = f;
+        h->names = xcalloc(f->n + 1, sizeof(char *));
+        _cleanup_free_ HttpFeed *list = xcalloc(f->n + 1, sizeof(HttpFeed));
+        for (size_t i = 0; i < f->n; i++) {
+                h->names[i] = f->feeds[i].name;
+                list[i] = (HttpFeed){.name = f->feeds[i].name, .title = f->feeds[i].title};
         }
         /* No Last-Modified: the page changes with names and public_url too,
          * which no meeting's modification time follows; the ETag does. */
-        _cleanup_free_ char *page = http_index_html(site, feeds, n);
-        served_init(h, &h->index, "index", "text/html; charset=utf-8", page, strlen(page), -1);
+        _cleanup_free_ char *page = http_index_html(&f->site, list, f->n);
+        served_init(f->token, &h->index, "index", NULL, "text/html; charset=utf-8", page, strlen(page), -1, false);
 }
 
 /* ---- slow clients --------------------------------------------------------
@@ -559,20 +643,27 @@ static void count(Http *h, unsigned status)
         h->counters.by_status[i]++;
 }
 
-static enum MHD_Result reply_text(Http *h, struct MHD_Connection *c, unsigned status, const char *text,
-                                  const char *allow)
+/* A plain-text answer, with one more header if header is not NULL. */
+static enum MHD_Result reply_text_with(Http *h, struct MHD_Connection *c, unsigned status, const char *text,
+                                       const char *header, const char *value)
 {
         struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 status == 200 && strncmp(text, "# ", 2) == 0 ? "text/plain; version=0.0.4; charset=utf-8"
                                                                              : "text/plain; charset=utf-8");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        if (allow)
-                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+        if (header)
+                MHD_add_response_header(r, header, value);
         enum MHD_Result ret = MHD_queue_response(c, status, r);
         MHD_destroy_response(r);
         count(h, status);
         return ret;
+}
+
+static enum MHD_Result reply_text(Http *h, struct MHD_Connection *c, unsigned status, const char *text,
+                                  const char *allow)
+{
+        return reply_text_with(h, c, status, text, allow ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
 }
 
 /* RFC 9110 section 13.1: If-None-Match wins; If-Modified-Since counts only
@@ -590,26 +681,34 @@ static bool not_modified(struct MHD_Connection *c, const Served *s, const char *
 }
 
 /* A feed or the index page: the token, then conditional requests. */
-static enum MHD_Result serve_prepared(Http *h, struct MHD_Connection *c, const Served *s, const char *forbidden)
+static enum MHD_Result serve_prepared(Http *h, struct MHD_Connection *c, Served *s, const char *forbidden)
 {
-        if (h->token) {
+        const char *token = h->set->token;
+        if (token) {
                 const char *given = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
-                if (!given || !http_token_equal(given, h->token))
+                if (!given || !http_token_equal(given, token))
                         return reply_text(h, c, 403, forbidden, NULL);
         }
         const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-        bool gz = s->gzip && ae && http_accepts_gzip(ae);
+        bool gz = ae && http_accepts_gzip(ae);
         const char *etag = gz ? s->etag_gz : s->etag;
         if (not_modified(c, s, etag)) {
                 struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-                add_headers(h, r, etag, s->last_modified);
+                add_headers(token, r, etag, s->last_modified);
                 enum MHD_Result ret = MHD_queue_response(c, 304, r);
                 MHD_destroy_response(r);
                 count(h, 304);
                 return ret;
         }
+        bool fresh;
+        struct MHD_Response *r = served_response(token, s, gz, &fresh);
+        if (!r)
+                return reply_text(h, c, 500, "500 internal server error\n", NULL);
         count(h, 200);
-        return MHD_queue_response(c, 200, gz ? s->gzip : s->plain);
+        enum MHD_Result ret = MHD_queue_response(c, 200, r);
+        if (fresh)
+                MHD_destroy_response(r);
+        return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -636,7 +735,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         /* The whole request is in, in time: its deadline no longer applies. */
         wait_stop(h, conn_of(c));
-        HttpRoute route = http_route(url, h->names, h->n_feeds, &feed);
+        HttpRoute route = http_route(url, h->names, h->set ? h->set->n : 0, &feed);
+        if (!h->set && (route == HTTP_ROUTE_INDEX || strncmp(url, "/feeds/", 7) == 0))
+                /* The first feeds are published just after start-up. */
+                return reply_text_with(h, c, 503, "503 the feeds are being published; try again in a second\n",
+                                       MHD_HTTP_HEADER_RETRY_AFTER, "1");
         if (route == HTTP_ROUTE_NONE)
                 return reply_text(h, c, 404, "404 not found\n", NULL);
         bool get = streq(method, "GET"), head = streq(method, "HEAD");
@@ -656,7 +759,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return reply_text(h, c, 200, text, NULL);
         }
         case HTTP_ROUTE_FEED:
-                return serve_prepared(h, c, &h->feeds[feed], "403 forbidden: this feed needs ?token=\n");
+                return serve_prepared(h, c, &h->set->feeds[feed], "403 forbidden: this feed needs ?token=\n");
         case HTTP_ROUTE_INDEX:
                 if (!h->index.plain)
                         return reply_text(h, c, 404, "404 not found\n", NULL);
@@ -874,7 +977,9 @@ Http *http_free(Http *h)
         throttle_flush(&h->timeout_log, true);
         throttle_flush(&h->mhd_log, true);
         sd_event_source_disable_unref(h->log_timer);
-        served_clear(h);
+        http_feeds_free(h->set);
+        served_done(&h->index);
+        free(h->names);
         sd_event_unref(h->event);
         free(h);
         return NULL;

@@ -27,7 +27,12 @@ typedef struct HttpFeed {
         size_t len;
         int64_t modified; /* Last-Modified, seconds */
         const char *title; /* shown on the index page: a department's name; NULL for "all" */
+        bool compact;      /* kept gzip'd only, and inflated for a client that takes no gzip */
 } HttpFeed;
+
+/* A set of feeds being prepared, in as many steps as the caller likes,
+ * while the previous set is served. */
+typedef struct HttpFeeds HttpFeeds;
 
 /* What the index page at / and /feeds/ needs from the config. */
 typedef struct HttpSite {
@@ -49,9 +54,16 @@ extern const int http_counted_statuses[5];
 int http_new(sd_event *e, const char *listen, Http **ret);
 Http *http_free(Http *h);
 
-/* Replaces the served feeds and the index page; responses (and their
- * gzip variants) are built here, once per load, not per request. */
-void http_set_feeds(Http *h, const HttpFeed *feeds, size_t n, const HttpSite *site);
+/* A new set of n feeds for site. */
+HttpFeeds *http_feeds_new(const HttpSite *site, size_t n);
+/* Adds the next feed (copied): its validators and responses are built
+ * here, once per load, not per request (a gzip variant at the first
+ * request that takes gzip). */
+void http_feeds_add(HttpFeeds *f, const HttpFeed *feed);
+HttpFeeds *http_feeds_free(HttpFeeds *f);
+/* Serves the set (taken) and its index page from now on. Until a first
+ * set is served, the feeds and the index answer 503 with Retry-After. */
+void http_set_feeds(Http *h, HttpFeeds *f);
 /* The /metrics body, built on request. */
 void http_set_metrics(Http *h, char *(*metrics)(void *userdata), void *userdata);
 /* /healthz: 200 "ok" while health() returns NULL, else 503 with the text

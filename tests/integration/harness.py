@@ -182,6 +182,8 @@ class Ledger:
 # ---- the daemon ----------------------------------------------------------
 
 READY = re.compile(r"^(<6>(Next reminder|No reminders scheduled)|<4>Unhealthy: )", re.M)
+# The feeds are published just after READY, and again after each reload.
+PUBLISHED = re.compile(r"^<[0-7]>published \d+ feeds", re.M)
 AT = re.compile(r"^<6>clock: at ", re.M)
 
 
@@ -246,6 +248,14 @@ class Daemon:
             self.test.fail("tandem exited with %s at start-up:\n%s" % (self.proc.returncode, self.stderr()))
         if not ok:
             self.test.fail("tandem did not become ready in %ss:\n%s" % (timeout, self.stderr()))
+        self.wait_published(1, timeout)
+
+    def wait_published(self, count, timeout=30):
+        """Until the feeds have been published count times (or tandem exits)."""
+        ok = wait_until(lambda: len(PUBLISHED.findall(self.stderr())) >= count or self.proc.poll() is not None,
+                        timeout)
+        if not ok:
+            self.test.fail("tandem did not publish its feeds in %ss:\n%s" % (timeout, self.stderr()))
 
     def advance(self, to, timeout=120, wait=True):
         """Runs the daemon's clock up to `to` (an instant, RFC 3339 text, or
@@ -291,8 +301,11 @@ class Daemon:
     def reload(self, timeout=30):
         """SIGHUP, then waits for the reload's outcome in the log."""
         n = len(re.findall(r"^<[0-7]>(reloaded:|reload refused)", self.stderr(), re.M))
+        published = len(PUBLISHED.findall(self.stderr()))
         self.signal(signal.SIGHUP)
         self.wait_log(r"^<[0-7]>(reloaded:|reload refused)", timeout=timeout, count=n + 1)
+        if re.findall(r"^<[0-7]>(reloaded:|reload refused)", self.stderr(), re.M)[n] == "reloaded:":
+            self.wait_published(published + 1, timeout)
 
     def wait_exit(self, timeout):
         try:

@@ -173,6 +173,32 @@ class FeedServer(harness.TestCase):
         self.assertEqual(status, 304)
         _, h, _ = self.request("GET", "/feeds/all.ics", {"Accept-Encoding": "gzip;q=0"})
         self.assertNotIn("content-encoding", h)
+        # A department's feed is kept gzip'd only: the same bytes either way.
+        _, plain_h, plain = self.request("GET", "/feeds/sales.ics")
+        status, h, body = self.request("GET", "/feeds/sales.ics", {"Accept-Encoding": "gzip"})
+        self.assertEqual((status, h["content-encoding"]), (200, "gzip"))
+        self.assertEqual(gzip.decompress(body), plain)
+        self.assertEqual(plain, self.on_disk("sales"))
+        self.assertEqual(h["etag"], plain_h["etag"][:-1] + '-gz"')
+
+    def test_unchanged_feeds_not_rewritten(self):
+        """A restart with the same config leaves the feed files alone (no
+        new inode or mtime for a file watcher or a sync to notice); a
+        changed meeting rewrites the feeds it is in."""
+        d = self.start()
+        names = ("all", "sales", "marketing", "support")
+        before = {n: os.stat(os.path.join(self.feed_dir(), n + ".ics")) for n in names}
+        self.assertRegex(d.stderr(), r"(?m)^<6>published 4 feeds: 4 written to .*, 0 unchanged$")
+        d.stop()
+        d = self.daemon(CLOCK, name="again")
+        self.assertRegex(d.stderr(), r"(?m)^<6>published 4 feeds: 0 written to .*, 4 unchanged$")
+        for n in names:
+            after = os.stat(os.path.join(self.feed_dir(), n + ".ics"))
+            self.assertEqual((after.st_ino, after.st_mtime_ns), (before[n].st_ino, before[n].st_mtime_ns), n)
+        harness.write(self.config, config(self.state, self.port, None, "Sales + Marketing weekly sync"))
+        d.reload()
+        self.assertRegex(d.stderr(), r"(?m)^<6>published 4 feeds: 3 written to .*, 1 unchanged$")
+        self.assertEqual(os.stat(os.path.join(self.feed_dir(), "support.ics")).st_ino, before["support"].st_ino)
 
     def test_token(self):
         self.start(token="s3cret-token-1")
@@ -295,13 +321,11 @@ class FeedServer(harness.TestCase):
     def test_reload_changes_etag_only_when_feed_changes(self):
         self.start()
         before = {n: self.request("GET", "/feeds/%s.ics" % n)[1]["etag"] for n in ("all", "marketing", "support")}
-        self.d.signal(signal.SIGHUP)
-        self.d.wait_log(r"^<6>reloaded", count=1)
+        self.d.reload()
         same = {n: self.request("GET", "/feeds/%s.ics" % n)[1]["etag"] for n in before}
         self.assertEqual(same, before)
         harness.write(self.config, config(self.state, self.port, title="Sales + Marketing weekly sync"))
-        self.d.signal(signal.SIGHUP)
-        self.d.wait_log(r"^<6>reloaded", count=2)
+        self.d.reload()
         after = {n: self.request("GET", "/feeds/%s.ics" % n) for n in before}
         self.assertNotEqual(after["all"][1]["etag"], before["all"])
         self.assertNotEqual(after["marketing"][1]["etag"], before["marketing"])
@@ -322,8 +346,7 @@ class FeedServer(harness.TestCase):
         self.assertRegex(body.decode(), r"^unhealthy: reload refused at 2\S+: %s has errors" % re.escape(self.config))
         self.assertIn("tandem_healthy 0", self.request("GET", "/metrics")[2].decode())
         harness.write(self.config, config(self.state, self.port, title="Sales + Marketing weekly sync"))
-        self.d.signal(signal.SIGHUP)
-        self.d.wait_log(r"^<6>reloaded", count=3)
+        self.d.reload()
         self.assertEqual(self.request("GET", "/healthz")[:3:2], (200, b"ok\n"))
 
     def test_slow_client_does_not_block_others(self):
