@@ -91,32 +91,66 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
         return sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
 }
 
+/* libcurl's global set-up starts its TLS library, and through libssh2
+ * OpenSSL's (in both of Debian's libcurl flavours): 3 MiB of the resident
+ * memory of a daemon that may never post. Done when the first request is
+ * made (a multi handle sets libcurl up too). */
+static int curl_setup(void)
+{
+        static bool ready;
+        if (!ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+        ready = true;
+        return 0;
+}
+
+CURL *curlloop_easy(void)
+{
+        return curl_setup() < 0 ? NULL : curl_easy_init();
+}
+
 int curlloop_new(sd_event *e, void (*done)(CURL *, CURLcode, void *), void (*idle)(void *), void *userdata,
                  CurlLoop **ret)
 {
-        static bool curl_ready;
-        if (!curl_ready) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return -EIO;
-                curl_ready = true;
-        }
         CurlLoop *l = xcalloc(1, sizeof(CurlLoop));
         l->event = sd_event_ref(e);
         l->done = done;
         l->idle = idle;
         l->userdata = userdata;
-        l->multi = curl_multi_init();
-        if (!l->multi || sd_event_add_time(e, &l->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer_event, l) < 0) {
+        if (sd_event_add_time(e, &l->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer_event, l) < 0) {
                 curlloop_free(l);
                 return -ENOMEM;
         }
         sd_event_source_set_description(l->timer, "curl-timer");
         sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
+        *ret = l;
+        return 0;
+}
+
+/* The multi handle, made at the first transfer (making one sets libcurl
+ * up: curlloop_easy). Its connection cache outlives the transfers, so
+ * that webhooks on one host (every Slack webhook is on hooks.slack.com)
+ * share a few connections rather than open one each: a thousand
+ * reminders due at once opened a thousand connections, which overflowed a
+ * server's listen backlog and waited for SYN retransmits. */
+static int multi(CurlLoop *l)
+{
+        if (l->multi)
+                return 0;
+        if (curl_setup() < 0)
+                return -EIO;
+        if (!(l->multi = curl_multi_init()))
+                return -ENOMEM;
         curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
         curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
         curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
         curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
-        *ret = l;
+        /* Transfers beyond the limit wait in libcurl for a connection to
+         * the host to come free; over HTTP/2 (where the server offers it)
+         * they share one connection. */
+        curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)CURLLOOP_HOST_CONNECTIONS);
+        curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, (long)CURLLOOP_CACHED_CONNECTIONS);
+        curl_multi_setopt(l->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
         return 0;
 }
 
@@ -134,10 +168,13 @@ CurlLoop *curlloop_free(CurlLoop *l)
 
 int curlloop_add(CurlLoop *l, CURL *easy)
 {
+        if (multi(l) < 0)
+                return -EIO;
         return curl_multi_add_handle(l->multi, easy) == CURLM_OK ? 0 : -EIO;
 }
 
 void curlloop_remove(CurlLoop *l, CURL *easy)
 {
-        curl_multi_remove_handle(l->multi, easy);
+        if (l->multi)
+                curl_multi_remove_handle(l->multi, easy);
 }

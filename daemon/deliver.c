@@ -21,6 +21,7 @@
 #define BACKOFF_FIRST_USEC (2 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (10 * 60 * USEC_PER_SEC)
 #define RESPONSE_MAX 65536
+#define PASS_END_DELAY_USEC USEC_PER_SEC
 /* A longer wait is as good as "never" for a reminder; the cap keeps a
  * hostile or broken Retry-After from overflowing the arithmetic. */
 #define RETRY_AFTER_MAX_SECS (366LL * 86400)
@@ -33,7 +34,7 @@ typedef struct Endpoint {
 } Endpoint;
 
 typedef struct Job {
-        struct Job *next;
+        struct Job *next, *prev;
         Delivery *owner;
         Endpoint *endpoint;
         ChatMessage msg;
@@ -56,10 +57,12 @@ struct Delivery {
         sd_event *event;
         CurlLoop *curl;
         ClockTimer *wake;
-        Job *jobs; /* queued and in flight */
+        Job *jobs, *last; /* queued and in flight, in submission order */
         Endpoint **endpoints;
         size_t n_endpoints, alloc_endpoints;
-        size_t n_jobs;
+        StrMap endpoint_urls; /* url -> Endpoint */
+        size_t n_jobs, n_in_flight;
+        sd_event_source *pass_end_timer; /* a pass's end put off while requests are in flight */
         uint64_t retries;
         unsigned pass;
         bool stopping;
@@ -144,24 +147,23 @@ DeliverVerdict deliver_judge(int http_status, int attempts, int64_t retry_after_
 
 static Endpoint *endpoint_get(Delivery *d, const char *url)
 {
-        for (size_t i = 0; i < d->n_endpoints; i++)
-                if (streq(d->endpoints[i]->url, url))
-                        return d->endpoints[i];
+        Endpoint *e = strmap_get(&d->endpoint_urls, url);
+        if (e)
+                return e;
         GROW(d->endpoints, d->n_endpoints, d->alloc_endpoints);
-        Endpoint *e = xcalloc(1, sizeof(Endpoint));
+        e = xcalloc(1, sizeof(Endpoint));
         e->url = xstrdup(url);
         d->endpoints[d->n_endpoints++] = e;
+        strmap_put(&d->endpoint_urls, e->url, e);
         return e;
 }
 
 static void job_unlink(Delivery *d, Job *job)
 {
-        for (Job **p = &d->jobs; *p; p = &(*p)->next)
-                if (*p == job) {
-                        *p = job->next;
-                        d->n_jobs--;
-                        return;
-                }
+        *(job->prev ? &job->prev->next : &d->jobs) = job->next;
+        *(job->next ? &job->next->prev : &d->last) = job->prev;
+        job->next = job->prev = NULL;
+        d->n_jobs--;
 }
 
 /* Ends the request in flight, if any: the handle goes, the endpoint is
@@ -176,6 +178,7 @@ static void job_release(Job *job)
         curl_slist_free_all(job->headers);
         job->headers = NULL;
         job->endpoint->busy = false;
+        job->owner->n_in_flight--;
         clock_busy_end();
 }
 
@@ -255,7 +258,7 @@ static int job_start(Delivery *d, Job *job)
 {
         char host[256];
         long timeout_ms = (long)(clock_real_span(REQUEST_TIMEOUT_USEC, REQUEST_TIMEOUT_FLOOR_USEC) / 1000);
-        CURL *e = curl_easy_init();
+        CURL *e = curlloop_easy();
         if (!e)
                 return -ENOMEM;
         job->easy = e;
@@ -285,6 +288,7 @@ static int job_start(Delivery *d, Job *job)
                 return -EIO;
         }
         clock_busy_begin();
+        d->n_in_flight++;
         job->attempts++;
         job->endpoint->busy = true;
         job->endpoint->next_allowed = clock_now_usec() + PACING_USEC;
@@ -364,8 +368,39 @@ static void job_completed(Delivery *d, Job *job, CURLcode code)
 
 static void pass_end(Delivery *d)
 {
+        sd_event_source_set_enabled(d->pass_end_timer, SD_EVENT_OFF);
         if (d->pass_end)
                 d->pass_end(d->gate_userdata);
+}
+
+static int on_pass_end_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void)s, (void)usec;
+        pass_end(userdata);
+        return 0;
+}
+
+/* The end of a pass that finished requests, where their outcomes are
+ * written with a disk sync: at once when no request is in flight any more,
+ * else when the last is done or PASS_END_DELAY_USEC later, whichever comes
+ * first. A burst's answers come back over many loop iterations, and a sync
+ * after each batch held up the requests still to go. (An answered job's
+ * outcome is in the ledger's memory meanwhile, and written before any
+ * other request to its URL leaves: the gate writes it with the attempts.) */
+static void pass_end_soon(Delivery *d)
+{
+        if (d->n_in_flight == 0) {
+                pass_end(d);
+                return;
+        }
+        int enabled = SD_EVENT_OFF;
+        sd_event_source_get_enabled(d->pass_end_timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        uint64_t now;
+        sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        sd_event_source_set_time(d->pass_end_timer, now + PASS_END_DELAY_USEC);
+        sd_event_source_set_enabled(d->pass_end_timer, SD_EVENT_ONESHOT);
 }
 
 static void on_transfer(CURL *easy, CURLcode result, void *userdata)
@@ -376,12 +411,15 @@ static void on_transfer(CURL *easy, CURLcode result, void *userdata)
         job_completed(d, job, result);
 }
 
-/* After the transfers that finished: the next jobs, one write. */
+/* After the transfers that finished: the next jobs, one write. While every
+ * job is in flight (a burst's answers coming back), there is no job to
+ * choose: the list is not walked once per answer. */
 static void after_transfers(void *userdata)
 {
         Delivery *d = userdata;
-        dispatch(d);
-        pass_end(d);
+        if (d->n_jobs > d->n_in_flight || d->stopping)
+                dispatch(d);
+        pass_end_soon(d);
 }
 
 static void on_wake(void *userdata)
@@ -391,17 +429,9 @@ static void on_wake(void *userdata)
         pass_end(d);
 }
 
-static size_t in_flight(const Delivery *d)
-{
-        size_t n = 0;
-        for (Job *j = d->jobs; j; j = j->next)
-                n += j->easy != NULL;
-        return n;
-}
-
 static void check_stopped(Delivery *d)
 {
-        if (in_flight(d) == 0 && d->stopped) {
+        if (d->n_in_flight == 0 && d->stopped) {
                 void (*cb)(void *) = d->stopped;
                 d->stopped = NULL;
                 cb(d->stopped_userdata);
@@ -489,10 +519,9 @@ void deliver_submit(Delivery *d, const char *url, ChatMessage *msg, int64_t dead
         job->cb = *cb;
         job->userdata = userdata;
         /* Appended, so jobs for one endpoint go out in submission order. */
-        Job **p = &d->jobs;
-        while (*p)
-                p = &(*p)->next;
-        *p = job;
+        job->prev = d->last;
+        *(d->last ? &d->last->next : &d->jobs) = job;
+        d->last = job;
         d->n_jobs++;
         /* From the loop, so that a caller queueing many jobs has them
          * recorded by the gate in one go. */
@@ -526,7 +555,7 @@ static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         Delivery *d = userdata;
         (void)s, (void)usec;
         if (d->stopped) {
-                log_warning("abandoning %zu request(s) still in flight", in_flight(d));
+                log_warning("abandoning %zu request(s) still in flight", d->n_in_flight);
                 void (*cb)(void *) = d->stopped;
                 d->stopped = NULL;
                 cb(d->stopped_userdata);
@@ -550,10 +579,13 @@ int deliver_new(sd_event *e, Delivery **ret)
         d->event = sd_event_ref(e);
         d->seed = (unsigned)(getpid() ^ time(NULL));
         if (curlloop_new(e, on_transfer, after_transfers, d, &d->curl) < 0 ||
-            clock_timer_new(e, "deliver-wake", on_wake, d, &d->wake) < 0) {
+            clock_timer_new(e, "deliver-wake", on_wake, d, &d->wake) < 0 ||
+            sd_event_add_time(e, &d->pass_end_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_pass_end_timer, d) < 0) {
                 deliver_free(d);
                 return -ENOMEM;
         }
+        sd_event_source_set_enabled(d->pass_end_timer, SD_EVENT_OFF);
+        sd_event_source_set_description(d->pass_end_timer, "deliver-pass-end");
         *ret = d;
         return 0;
 }
@@ -572,6 +604,8 @@ Delivery *deliver_free(Delivery *d)
                 free(d->endpoints[i]);
         }
         free(d->endpoints);
+        strmap_free(&d->endpoint_urls);
+        sd_event_source_disable_unref(d->pass_end_timer);
         curlloop_free(d->curl);
         clock_timer_free(d->wake);
         sd_event_source_disable_unref(d->stop_timer);

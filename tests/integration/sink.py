@@ -162,6 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         path = self.path.split("?", 1)[0]
         req = Request(self.command, self.path, list(self.headers.items()), body, time.monotonic())
+        req.client = self.client_address  # (host, port): one per connection
         nth = sink._record(path, req)  # 1 for the first request on this path
         parts = [p for p in path.split("/") if p]
         kind = parts[0] if parts else ""
@@ -292,6 +293,11 @@ class _Server(ThreadingHTTPServer):
     # the client's retransmission a second later would look like slowness.
     request_queue_size = 128
 
+    def __init__(self, address, handler, backlog=None):
+        if backlog:
+            self.request_queue_size = backlog
+        super().__init__(address, handler)
+
     def handle_error(self, request, client_address):
         pass  # a client that went away mid-answer is not the sink's problem
 
@@ -299,7 +305,10 @@ class _Server(ThreadingHTTPServer):
 class Sink:
     """Start with start() (or as a context manager); base URL in .url."""
 
-    def __init__(self):
+    def __init__(self, backlog=None):
+        """backlog: the listen backlog (default 128); a benchmark sets a
+        real server's (nginx: 511)."""
+        self._backlog = backlog
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._requests = []
@@ -311,7 +320,7 @@ class Sink:
         self._thread = None
 
     def start(self):
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), _Handler, self._backlog)
         self._server.sink = self
         self.port = self._server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port

@@ -177,6 +177,24 @@ class Delivery(harness.TestCase):
         self.assertEqual(len(rows), 8)
         self.assertTrue(all(r["status"] == "sent" and r["attempts"] == 1 for r in rows), rows)
 
+    def test_connections_reused(self):
+        """Forty webhooks on one host, all due at once, twice: they share
+        at most 16 connections (CURLLOOP_HOST_CONNECTIONS), and the second
+        round goes over the connections the first one opened."""
+        hooks = {"d%02d" % i: ("generic", "/ok/d%02d" % i) for i in range(40)}
+        later = ("\n[meeting:m2]\ntitle = Meeting m2\ndepartments = %s\nday = monday\ntime = 10:05\n"
+                 "start = 2026-03-02\nremind = 15m\n" % ", ".join(hooks))
+        harness.write(self.config, config(self.sink, self.state, hooks, meetings=("m1",)) + later)
+        daemon = self.daemon(DUE - 3)
+        daemon.advance(DUE + 5 * 60 + 60)
+        daemon.stop()
+        reqs = self.sink.requests()
+        self.assertEqual(len(reqs), 80)
+        first = {r.client for r in reqs if r.vtime < DUE + 300}
+        second = {r.client for r in reqs if r.vtime >= DUE + 300}
+        self.assertLessEqual(len(first), 16, "connections to one host at once")
+        self.assertTrue(second <= first, "the second round opened new connections: %r" % (second - first))
+
 
 if __name__ == "__main__":
     harness.main()
