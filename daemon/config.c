@@ -199,12 +199,13 @@ static const char *reader_value(Reader *r, bool continuation, size_t *len)
  * linear in its length. */
 static void setting_append(Setting *s, const char *sep, const char *v, size_t n)
 {
-        size_t need = s->len + strlen(sep) + n + 1;
+        size_t n_sep = strlen(sep), need = s->len + n_sep + n + 1;
         if (need > s->alloc) {
                 s->alloc = need > 2 * s->alloc ? need : 2 * s->alloc;
                 s->value = xrealloc(s->value, s->alloc);
         }
-        s->len += (size_t)sprintf(s->value + s->len, "%s", sep);
+        memcpy(s->value + s->len, sep, n_sep);
+        s->len += n_sep;
         memcpy(s->value + s->len, v, n);
         s->len += n;
         s->value[s->len] = '\0';
