@@ -9,7 +9,9 @@
 #include "daemon.h"
 #include "feed.h"
 #include "fileio.h"
+#include "pairing.h"
 #include "preview.h"
+#include "rotation.h"
 #include "schedule.h"
 #include "suggest.h"
 #include "util.h"
@@ -80,7 +82,7 @@ _printf_(1, 2) static int usage_error(const char *fmt, ...)
 static int load(const Options *o, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
-        ScheduleOptions so = {time(NULL), true, false};
+        ScheduleOptions so = {.now = time(NULL), .fetch = true};
         int r = schedule_load(o->config, &so, config, schedule, &diags);
         diag_print(&diags, stderr);
         if (r == -EINVAL)
@@ -144,6 +146,9 @@ static void print_changes(const Schedule *s, size_t i, int64_t now)
 {
         const Meeting *m = &s->config->meetings[i];
         size_t shown = 0, ahead = 0;
+        /* a pair's changes name the pair */
+        _cleanup_free_ char *who = m->pair.pairing ? xasprintf("%s + %s", m->departments[0]->id, m->departments[1]->id)
+                                                   : xstrdup("");
         for (size_t k = 0; k < s->n_plan[i]; k++) {
                 const Exception *e = &s->plan[i][k];
                 if (e->rid < now && (e->cancelled || e->start < now))
@@ -151,7 +156,7 @@ static void print_changes(const Schedule *s, size_t i, int64_t now)
                 if (ahead++ >= 5)
                         continue;
                 Wall a = tz_instant_to_wall(m->zone, e->rid);
-                printf("  %-16s %s %04d-%02d-%02d", "", e->cancelled ? "skipped" : "moved  ", a.date.year, a.date.month,
+                printf("  %-16s %s %04d-%02d-%02d", who, e->cancelled ? "skipped" : "moved  ", a.date.year, a.date.month,
                        a.date.day);
                 if (!e->cancelled) {
                         Wall b = tz_instant_to_wall(m->zone, e->start);
@@ -163,7 +168,43 @@ static void print_changes(const Schedule *s, size_t i, int64_t now)
                 shown++;
         }
         if (ahead > shown)
-                printf("  %-16s ... and %zu more changes ahead (tandem preview lists them)\n", "", ahead - shown);
+                printf("  %-16s ... and %zu more changes ahead (tandem preview lists them)\n", who, ahead - shown);
+}
+
+/* A pairing's cycle and its next round's pairs (README "Host rotation and
+ * pairings"): "6 departments, 5 rounds, every pair once per 10 weeks". */
+static void print_pairing(const Schedule *s, const Pairing *p, int64_t now)
+{
+        const Meeting *t = &p->template;
+        char cad[256];
+        _cleanup_free_ char *cycle = pairing_cycle_text(p, t->n_departments);
+        unsigned rounds = rotation_cycle(t->n_departments);
+        printf("  %-16s %s\n", t->id, t->title);
+        printf("  %-16s %zu departments, %u round%s, %s; %s at %02d:%02d %s\n", "", t->n_departments, rounds,
+               rounds == 1 ? "" : "s", cycle, cadence_text(t, cad, sizeof cad), t->hour, t->minute, tz_name(t->zone));
+        _cleanup_free_ int64_t *next = NULL;
+        if (schedule_rule_starts(s->config, t, now, INT64_MAX, 1, &next) == 0)
+                return;
+        Wall w = tz_instant_to_wall(t->zone, next[0]);
+        printf("  %-16s next round %04d-%02d-%02d %02d:%02d %s:", "", w.date.year, w.date.month, w.date.day, w.hour,
+               w.minute, tz_abbrev(t->zone, next[0]));
+        _cleanup_free_ bool *seen = xcalloc(t->n_departments + 1, sizeof(bool));
+        for (size_t k = 0, shown = 0; k < p->n; k++) {
+                const Meeting *m = &s->config->meetings[p->first + k];
+                Occurrence occ;
+                if (!schedule_occurrence(s, m, next[0], &occ))
+                        continue;
+                printf("%s %s + %s%s", shown++ ? "," : "", m->departments[0]->id, m->departments[1]->id,
+                       occ.status == OCCURRENCE_CANCELLED ? " (skipped)" : occ.status == OCCURRENCE_MOVED ? " (moved)" : "");
+                for (size_t d = 0; d < t->n_departments; d++)
+                        seen[d] |= meeting_has_department(m, t->departments[d]);
+        }
+        for (size_t d = 0, first = 1; d < t->n_departments; d++)
+                if (!seen[d]) {
+                        printf("%s %s", first ? "; sitting out:" : ",", t->departments[d]->id);
+                        first = 0;
+                }
+        printf("\n");
 }
 
 static int cmd_check(const Options *o)
@@ -174,15 +215,19 @@ static int cmd_check(const Options *o)
                 return EXIT_WORK;
 
         int64_t now = time(NULL);
-        printf("%s: OK: %zu department%s, %zu meeting%s\n\n", c->path, c->n_departments,
-               c->n_departments == 1 ? "" : "s", c->n_meetings, c->n_meetings == 1 ? "" : "s");
+        printf("%s: OK: %zu department%s, %zu meeting%s", c->path, c->n_departments, c->n_departments == 1 ? "" : "s",
+               c->n_own_meetings, c->n_own_meetings == 1 ? "" : "s");
+        if (c->n_pairings)
+                printf(", %zu pairing%s (%zu pairs)", c->n_pairings, c->n_pairings == 1 ? "" : "s",
+                       c->n_meetings - c->n_own_meetings);
+        printf("\n\n");
         printf("Departments:\n");
         for (size_t i = 0; i < c->n_departments; i++) {
                 const Department *d = &c->departments[i];
                 printf("  %-16s %-24s %-22s %s\n", d->id, d->name, tz_name(d->zone), config_chat_names[d->chat]);
         }
         printf("\nMeetings:\n");
-        for (size_t i = 0; i < c->n_meetings; i++) {
+        for (size_t i = 0; i < c->n_own_meetings; i++) {
                 const Meeting *m = &c->meetings[i];
                 char cad[256], when[64] = "no further occurrence";
                 Occurrence next;
@@ -194,7 +239,20 @@ static int cmd_check(const Options *o)
                 printf("  %-16s %s\n", m->id, m->title);
                 printf("  %-16s %s at %02d:%02d %s; %s\n", "", cadence_text(m, cad, sizeof cad), m->hour, m->minute,
                        tz_name(m->zone), when);
+                for (size_t k = 0; k < m->n_rotation; k++)
+                        printf("%s%s", k ? ", " : "                   hosts take turns: ", m->rotation[k]->id);
+                if (m->rotation && next.host && strcmp(when, "no further occurrence") != 0)
+                        printf("; next: %s", next.host->id);
+                if (m->rotation)
+                        printf("\n");
                 print_changes(s, i, now);
+        }
+        if (c->n_pairings)
+                printf("\nPairings:\n");
+        for (size_t i = 0; i < c->n_pairings; i++) {
+                print_pairing(s, &c->pairings[i], now);
+                for (size_t k = 0; k < c->pairings[i].n; k++)
+                        print_changes(s, c->pairings[i].first + k, now);
         }
         if (calendars_any(s->calendars)) {
                 Wall today = tz_instant_to_wall(c->zone, now);

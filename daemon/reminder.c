@@ -52,6 +52,7 @@ struct Reminders {
         MetricsDepartment *depts; /* id and last_error owned here */
         size_t n_depts, alloc_depts;
         bool blocked;
+        int64_t hosts_until;      /* the hosts due up to here are recorded */
         void (*changed)(void *);
         void *changed_userdata;
 };
@@ -377,7 +378,20 @@ static int fire(Reminders *r, const Entry *e, int64_t now)
         return 0;
 }
 
-/* Everything due by now, then one write of the outcomes. */
+void reminders_record_hosts(Reminders *r)
+{
+        int64_t now = clock_now();
+        History due = {0};
+        if (!r->schedule || now <= r->hosts_until)
+                return;
+        schedule_turns_due(r->schedule, r->hosts_until, now, &due);
+        if (ledger_record_hosts(r->ledger, &due, now) == 0)
+                r->hosts_until = now;
+        history_clear(&due);
+}
+
+/* Everything due by now, then one write of the outcomes, and who hosts
+ * the occurrences announced by now (README "Host rotation and pairings"). */
 static void on_timer(void *userdata)
 {
         Reminders *r = userdata;
@@ -393,6 +407,7 @@ static void on_timer(void *userdata)
                         schedule_entry(r, e.occ.meeting, e.reminder, e.dept, e.occ.start);
         }
         ledger_flush(r->ledger, now);
+        reminders_record_hosts(r);
         arm(r);
 }
 
@@ -529,7 +544,7 @@ static void diff_one(Reminders *r, const Told *t, const Told *all, size_t n_all,
                 }
                 return;
         }
-        Occurrence gone = {m, t->told, t->told + m->duration, t->start, OCCURRENCE_CANCELLED, NULL};
+        Occurrence gone = {m, t->told, t->told + m->duration, t->start, OCCURRENCE_CANCELLED, NULL, NULL};
         push_notice(r, now, MESSAGE_CANCELLED, &gone, t->told, t->start, (size_t)di);
 }
 
@@ -572,6 +587,7 @@ void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool s
         int64_t now = clock_now(), alive;
         r->schedule = s;
         r->n = 0;
+        r->hosts_until = INT64_MIN; /* from the start: recording is idempotent */
         if (startup && ledger_get_alive(r->ledger, &alive) == 0 && alive < now)
                 record_missed(r, s, alive, now);
         for (size_t i = 0; i < s->config->n_meetings; i++) {

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Config *c = NULL;
         Schedule *s = NULL;
         Diags diags = {0};
-        ScheduleOptions o = {1767225600 /* 2026-01-01 */, false, false};
+        ScheduleOptions o = {.now = 1767225600 /* 2026-01-01 */};
         if (schedule_load(path, &o, &c, &s, &diags) == 0) {
                 /* A valid config also expands over a year. */
                 Occurrence *occ = NULL;

@@ -105,9 +105,9 @@ static void test_unknown_sections_and_keys(void **state)
         static const ErrCase cases[] = {
                 {"section kind near miss", DEPTS "[meetng:sync]\n" TITLE DEPS DAY TIME START, "[meetng:sync]", 0,
                  NEEDLES("[meetng:sync]", "unknown section", "(did you mean \"meeting\"?)",
-                         "expected [tandem], [department:ID] or [meeting:ID]")},
+                         "expected [tandem], [department:ID], [meeting:ID] or [pairing:ID]")},
                 {"section kind far off", DEPTS "[calendar]\nname = x\n", "[calendar]", 0,
-                 NEEDLES("[calendar]", "unknown section", "expected [tandem], [department:ID] or [meeting:ID]"),
+                 NEEDLES("[calendar]", "unknown section", "expected [tandem], [department:ID], [meeting:ID] or [pairing:ID]"),
                  "did you mean"},
                 {"[tandem] takes no id", "[tandem:main]\ntimezone = UTC\n" DEPTS, "[tandem:main]", 0,
                  NEEDLES("[tandem:main]", "takes no id", "[tandem]")},

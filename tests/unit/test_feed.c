@@ -84,7 +84,7 @@ static Fixture fixture_new(const char *text)
         f.l = load_text(text);
         if (f.l.r != 0)
                 fail_msg("config_load = %d:\n%s", f.l.r, f.l.text);
-        int r = schedule_new(f.l.config, &(ScheduleOptions){TEST_NOW, false, false}, &f.s, &f.diags);
+        int r = schedule_new(f.l.config, &(ScheduleOptions){.now = TEST_NOW}, &f.s, &f.diags);
         if (r != 0) {
                 char *t = diags_text(&f.diags);
                 fail_msg("schedule_new = %d:\n%s", r, t);

@@ -26,7 +26,7 @@ static Built build_text_at(const char *text, int64_t now)
         b.l = load_text(text);
         if (b.l.r != 0)
                 fail_msg("config_load = %d:\n%s", b.l.r, b.l.text);
-        b.r = schedule_new(b.l.config, &(ScheduleOptions){now, false, false}, &b.s, &b.diags);
+        b.r = schedule_new(b.l.config, &(ScheduleOptions){.now = now}, &b.s, &b.diags);
         b.text = diags_text(&b.diags);
         return b;
 }
