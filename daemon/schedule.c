@@ -401,10 +401,13 @@ static char *rule_text(const Meeting *m)
                 buf_append(&b, ";WKST=MO");
                 break;
         case CADENCE_MONTHLY:
+                buf_append(&b, "FREQ=MONTHLY");
+                if (m->interval > 1) /* a pair's: its pairing's cycle */
+                        buf_printf(&b, ";INTERVAL=%u", m->interval);
                 if (m->month_day)
-                        buf_printf(&b, "FREQ=MONTHLY;BYMONTHDAY=%d", m->month_day);
+                        buf_printf(&b, ";BYMONTHDAY=%d", m->month_day);
                 else
-                        buf_printf(&b, "FREQ=MONTHLY;BYDAY=%d%s", m->month_ordinal, byday_names[m->month_weekday]);
+                        buf_printf(&b, ";BYDAY=%d%s", m->month_ordinal, byday_names[m->month_weekday]);
                 break;
         case CADENCE_RRULE:
                 buf_append(&b, m->rrule);
