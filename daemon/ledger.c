@@ -580,7 +580,9 @@ int ledger_history(Ledger *l, History *h)
 {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(l->db, "SELECT meeting, start, host FROM hosts ORDER BY meeting, start", -1, &st, NULL);
-        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (rc != SQLITE_OK)
+                goto fail;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
                 history_add_host(h, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
                                  (const char *)sqlite3_column_text(st, 2));
         sqlite3_finalize(st);
@@ -588,7 +590,9 @@ int ledger_history(Ledger *l, History *h)
                 goto fail;
         rc = sqlite3_prepare_v2(l->db, "SELECT pairing, n, start, departments FROM epochs ORDER BY pairing, n", -1, &st,
                                 NULL);
-        while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (rc != SQLITE_OK)
+                goto fail;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 char **ids;
                 size_t n = str_split_commas((const char *)sqlite3_column_text(st, 3), &ids);
                 history_add_epoch(h, (const char *)sqlite3_column_text(st, 0), (unsigned)sqlite3_column_int(st, 1),
