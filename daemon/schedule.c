@@ -153,11 +153,12 @@ const Department *schedule_host(const Schedule *s, size_t i, int64_t rid)
         return t->series ? t->series : s->config->meetings[i].host;
 }
 
-/* A pair whose rounds are single events (no rule, no RECURRENCE-ID): the
- * plan says which of them were moved, and from where. */
+/* An occurrence published as a single event (no rule, no RECURRENCE-ID: a
+ * pair's round, or a moved one before DTSTART): the plan says whether it
+ * was moved, and from where. (No move lands on another occurrence.) */
 static void explicit_moved(const Schedule *s, size_t i, Occurrence *o)
 {
-        for (size_t k = 0; k < s->n_plan[i]; k++) {
+        for (size_t k = 0; o->status == OCCURRENCE_HELD && k < s->n_plan[i]; k++) {
                 const Exception *e = &s->plan[i][k];
                 if (!e->cancelled && e->start == o->start) {
                         o->rid = e->rid;
@@ -186,7 +187,7 @@ static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to
         *n = kept;
         for (size_t k = 0; k < extra; k++)
                 schedule_expand(s->exceptions[i][k], m, from, to, max, ret, n, alloc);
-        for (size_t k = first; !s->events[i] && k < *n; k++)
+        for (size_t k = kept; k < *n; k++)
                 explicit_moved(s, i, &(*ret)[k]);
         for (size_t k = first; k < *n; k++)
                 (*ret)[k].host = schedule_host(s, i, (*ret)[k].rid);
@@ -721,14 +722,25 @@ static void edges_find(Build *b, struct icalrecurrencetype r, Wall w0, Walls *ou
 
 /* RFC 5545 counts DTSTART as an occurrence, and engines read a DTSTART at
  * a DST edge (and with it the duration DTEND - DTSTART of every
- * occurrence) differently: the rule starts at its first occurrence that is
- * not at an edge instead, and the ones passed over go to *passed, to be
- * published apart. r is the rule in wall time; its COUNT drops by the
- * occurrences passed over. False, and nothing changed, if the rule's first
- * 1000 occurrences are all at edges. */
-static bool edges_skip_start(struct icalrecurrencetype *r, Wall *w0, const Meeting *m, Walls *passed)
+ * occurrence) differently; sabre/vobject 2 also ignores an EXDATE of
+ * DTSTART and lists an override of it beside it (measured by
+ * tests/integration/test_pairing_feeds.py). So the rule starts at its
+ * first occurrence that is neither at an edge nor cancelled or moved
+ * instead, and the ones passed over go to *passed: those at an edge to be
+ * published apart, the changed ones as the plan says (is_changed_date). r
+ * is the rule in wall time; its COUNT drops by the occurrences passed
+ * over. False, and nothing changed, if the rule's first 1000 occurrences
+ * are all passed over. */
+static bool is_changed_date(const Build *b, Date d);
+
+static bool passed_over(const Build *b, Wall w)
 {
-        if (!at_edge(m->zone, *w0, m->duration))
+        return at_edge(b->meeting->zone, w, b->meeting->duration) || is_changed_date(b, w.date);
+}
+
+static bool edges_skip_start(const Build *b, struct icalrecurrencetype *r, Wall *w0, Walls *passed)
+{
+        if (!passed_over(b, *w0))
                 return true;
         icalrecur_iterator *it = icalrecur_iterator_new(*r, wall_to_ical(*w0));
         Walls seen = {0};
@@ -736,7 +748,7 @@ static bool edges_skip_start(struct icalrecurrencetype *r, Wall *w0, const Meeti
         for (struct icaltimetype t = it ? icalrecur_iterator_next(it) : icaltime_null_time();
              !icaltime_is_null_time(t) && seen.n < 1000; t = icalrecur_iterator_next(it)) {
                 Wall w = wall_from_ical(t);
-                if (!at_edge(m->zone, w, m->duration)) {
+                if (!passed_over(b, w)) {
                         found = r->count == 0 || r->count > (int)seen.n;
                         if (found) {
                                 *w0 = w;
@@ -1104,6 +1116,25 @@ static size_t pair_rounds(const Build *b, int64_t bound, int64_t **ret)
         return k;
 }
 
+/* An occurrence as a VEVENT of its own in UTC, as occurrences at DST edges
+ * are: UID "<meeting>.<YYYYMMDD>@<domain>" (its date by the rule), at
+ * `start`, with why it moved if it did. */
+static icalcomponent *single_event(Build *b, int64_t rid, int64_t start, const char *moved)
+{
+        const Meeting *m = b->meeting;
+        icaltimezone *utc = icaltimezone_get_utc_timezone();
+        Wall w = tz_instant_to_wall(m->zone, rid);
+        icalcomponent *ev = icalcomponent_new_vevent();
+        _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, w.date.year, w.date.month, w.date.day,
+                                             b->config->domain);
+        icalcomponent_add_property(ev, icalproperty_new_uid(uid));
+        icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
+        icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
+        icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(start + m->duration), utc)));
+        add_details(ev, m, moved, build_host(b, rid));
+        return ev;
+}
+
 /* A pair whose rounds no single rule can say: each round up to the horizon
  * as a VEVENT of its own in UTC, as occurrences at DST edges are, UID
  * "<pair>.<YYYYMMDD>@<domain>" (its date by the rule); a moved one at its
@@ -1117,22 +1148,12 @@ static int build_explicit(Build *b)
                 return -EINVAL;
         if (m->rotation)
                 turns_build(b, rids, n);
-        icaltimezone *utc = icaltimezone_get_utc_timezone();
         for (size_t i = 0; i < n && rids[i] < b->horizon; i++) {
                 const Exception *e = plan_exception(b->plan, b->n_plan, rids[i]);
                 if (e && e->cancelled)
                         continue;
-                int64_t start = e ? e->start : rids[i];
-                Wall w = tz_instant_to_wall(m->zone, rids[i]);
-                icalcomponent *ev = icalcomponent_new_vevent();
-                _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, w.date.year, w.date.month, w.date.day,
-                                                     b->config->domain);
-                icalcomponent_add_property(ev, icalproperty_new_uid(uid));
-                icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
-                icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
-                icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(start + m->duration), utc)));
-                add_details(ev, m, e ? (e->reason ? e->reason : "by the organizer") : NULL, build_host(b, rids[i]));
-                build_add(b, ev);
+                build_add(b, single_event(b, rids[i], e ? e->start : rids[i],
+                                          e ? (e->reason ? e->reason : "by the organizer") : NULL));
         }
         return 0;
 }
@@ -1166,8 +1187,11 @@ static icalcomponent *build_event(Build *b)
          * those up to the horizon. */
         Wall dtstart = first;
         Walls edges = {0};
-        if (edges_skip_start(&wr, &dtstart, m, &edges))
+        if (edges_skip_start(b, &wr, &dtstart, &edges))
                 r.count = wr.count;
+        int64_t dtstart_at = tz_wall_to_instant(m->zone, dtstart);
+        if (b->turns.n)
+                b->turns.series = build_host(b, dtstart_at); /* no override of DTSTART for its host */
         edges_find(b, wr, dtstart, &edges);
         edges_warn(b, &edges);
 
@@ -1187,7 +1211,7 @@ static icalcomponent *build_event(Build *b)
                 icalcomponent_add_property(ev, icalproperty_new_duration(icaldurationtype_from_int((int)m->duration)));
         icalcomponent_add_property(ev, icalproperty_new_rrule(r));
         for (size_t i = 0; i < b->n_plan; i++)
-                if (b->plan[i].cancelled)
+                if (b->plan[i].cancelled && b->plan[i].rid > dtstart_at)
                         add_exdate(ev, m, rule_wall(m, b->plan[i].rid));
         for (size_t i = 0; i < edges.n; i++)
                 if (!is_changed_date(b, edges.v[i].date) && wall_to_seconds(edges.v[i]) > wall_to_seconds(dtstart))
@@ -1198,10 +1222,15 @@ static icalcomponent *build_event(Build *b)
                  * free of one: then the rule itself gives it) */
                 if (!is_changed_date(b, edges.v[i].date) && wall_to_seconds(edges.v[i]) != wall_to_seconds(dtstart))
                         build_add(b, exception_event(b, edges.v[i]));
-        for (size_t i = 0; i < b->n_plan; i++)
-                if (!b->plan[i].cancelled)
-                        build_add(b, override_event(b, b->plan[i].rid, b->plan[i].start,
-                                                    b->plan[i].reason ? b->plan[i].reason : "by the organizer"));
+        for (size_t i = 0; i < b->n_plan; i++) {
+                const Exception *e = &b->plan[i];
+                const char *why = e->reason ? e->reason : "by the organizer";
+                if (e->cancelled)
+                        continue;
+                /* before DTSTART there is no occurrence to override */
+                build_add(b, e->rid < dtstart_at ? single_event(b, e->rid, e->start, why)
+                                                 : override_event(b, e->rid, e->start, why));
+        }
         /* Held as planned but hosted by another department than the series
          * names, and not published apart at a DST edge. */
         for (size_t i = 0; i < b->turns.n; i++) {
@@ -1211,7 +1240,7 @@ static icalcomponent *build_event(Build *b)
                 for (size_t k = 0; k < edges.n && !edge; k++)
                         edge = date_to_days(edges.v[k].date) == date_to_days(d) &&
                                wall_to_seconds(edges.v[k]) != wall_to_seconds(dtstart);
-                if (t->host != b->turns.series && t->start == t->rid && !edge && t->rid >= tz_wall_to_instant(m->zone, dtstart))
+                if (t->host != b->turns.series && t->start == t->rid && !edge && t->rid >= dtstart_at)
                         build_add(b, override_event(b, t->rid, t->rid, NULL));
         }
         free(edges.v);

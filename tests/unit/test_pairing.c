@@ -406,12 +406,49 @@ static void test_pairing_hosts(void **state)
         built_free(&b);
 }
 
+/* A first occurrence cancelled or moved is not the rule's DTSTART
+ * (sabre/vobject 2 ignores an EXDATE of DTSTART and lists an override of
+ * it beside it): the rule starts at the first one held as planned, a moved
+ * one before it is a single event in UTC. */
+static void test_first_occurrence_changed(void **state)
+{
+        (void)state;
+        Built b = build_with(ABC "[meeting:m]\ntitle = M\ndepartments = a, b\nday = tuesday\ntime = 10:00\n"
+                                 "start = 2026-01-06\nskip = 2026-01-06\nmove = 2026-01-13 -> 2026-01-14 (offsite)\n"
+                                 "host = rotate\n",
+                             NULL, TEST_NOW);
+        _cleanup_free_ char *text = published(&b, "m");
+        _cleanup_free_ char *series = icalcomponent_as_ical_string_r(b.s->events[0]);
+        assert_non_null(strstr(series, "DTSTART:20260120T100000Z"));
+        assert_null(strstr(series, "EXDATE"));
+        /* the series names the host of its DTSTART: Bob (the 14th was Ann's) */
+        assert_non_null(strstr(series, "ORGANIZER;CN=Bob:mailto:b@example.com"));
+        assert_non_null(strstr(text, "UID:m.20260113@tandem.invalid\r\nSUMMARY:M\r\nDTSTART:20260114T100000Z\r\n"
+                                     "DTEND:20260114T110000Z\r\nDESCRIPTION:Moved: offsite\r\n"
+                                     "ORGANIZER;CN=Ann:mailto:a@example.com"));
+        assert_null(strstr(text, "RECURRENCE-ID:20260113"));
+        Occurrence *occ = NULL;
+        size_t n = schedule_occurrences(b.s, utc(2026, 1, 1, 0, 0), utc(2026, 1, 28, 0, 0), NULL, true, &occ);
+        assert_int_equal(n, 4);
+        assert_int_equal(occ[0].status, OCCURRENCE_CANCELLED);
+        assert_int_equal(occ[1].status, OCCURRENCE_MOVED);
+        assert_int_equal(occ[1].rid, utc(2026, 1, 13, 10, 0));
+        assert_int_equal(occ[1].start, utc(2026, 1, 14, 10, 0));
+        assert_string_equal(occ[1].reason, "offsite");
+        assert_string_equal(occ[1].host->id, "a");
+        assert_string_equal(occ[2].host->id, "b");
+        assert_string_equal(occ[3].host->id, "a");
+        free(occ);
+        built_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rotation),
                 cmocka_unit_test(test_rotation_remembered),
                 cmocka_unit_test(test_turns_due),
+                cmocka_unit_test(test_first_occurrence_changed),
                 cmocka_unit_test(test_pairing_rule),
                 cmocka_unit_test(test_pairing_explicit),
                 cmocka_unit_test(test_pairing_skip_and_holiday),
