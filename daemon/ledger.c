@@ -656,11 +656,8 @@ int ledger_record_hosts(Ledger *l, const History *h, int64_t now)
                 return 0;
         /* The first record of an occurrence's host stands: history does
          * not change. */
-        int r = write_all(l, "INSERT INTO hosts(meeting, start, host, recorded) VALUES (?1, ?2, ?3, ?4)"
-                             " ON CONFLICT DO NOTHING", h, false, now);
-        if (r < 0)
-                log_warning("ledger %s: cannot record who hosts: %s; trying again at the next pass", l->path, l->error);
-        return r;
+        return write_all(l, "INSERT INTO hosts(meeting, start, host, recorded) VALUES (?1, ?2, ?3, ?4)"
+                            " ON CONFLICT DO NOTHING", h, false, now);
 }
 
 int ledger_record_epochs(Ledger *l, const History *h, int64_t now)

@@ -112,8 +112,8 @@ void ledger_told_free(Told *t, size_t n);
  * -EIO (logged) when it cannot be read: then nothing may be decided that
  * would change the past. */
 int ledger_history(Ledger *l, History *h);
-/* Records h's hosts; an occurrence's first record stands. -EIO (logged)
- * when it cannot be written: the caller tries again. */
+/* Records h's hosts; an occurrence's first record stands. -EIO when it
+ * cannot be written (ledger_error() says why): the caller tries again. */
 int ledger_record_hosts(Ledger *l, const History *h, int64_t now);
 /* Records h's fresh epochs (a fresh epoch n replaces a recorded n). */
 int ledger_record_epochs(Ledger *l, const History *h, int64_t now);

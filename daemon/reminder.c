@@ -53,6 +53,7 @@ struct Reminders {
         size_t n_depts, alloc_depts;
         bool blocked;
         int64_t hosts_until;      /* the hosts due up to here are recorded */
+        bool hosts_failing;       /* recording them failed: said once */
         void (*changed)(void *);
         void *changed_userdata;
 };
@@ -385,8 +386,16 @@ void reminders_record_hosts(Reminders *r)
         if (!r->schedule || now <= r->hosts_until)
                 return;
         schedule_turns_due(r->schedule, r->hosts_until, now, &due);
-        if (ledger_record_hosts(r->ledger, &due, now) == 0)
+        if (ledger_record_hosts(r->ledger, &due, now) == 0) {
+                if (r->hosts_failing)
+                        log_info("ledger: who hosts is recorded again");
                 r->hosts_until = now;
+                r->hosts_failing = false;
+        } else if (!r->hosts_failing) {
+                log_warning("ledger: cannot record who hosts: %s; trying again at every pass",
+                            ledger_error(r->ledger) ? ledger_error(r->ledger) : "write failed");
+                r->hosts_failing = true;
+        }
         history_clear(&due);
 }
 
