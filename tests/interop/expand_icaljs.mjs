@@ -79,7 +79,7 @@ for (const vtz of cal.getAllSubcomponents("vtimezone")) {
 // RECURRENCE-ID, whatever its UID (lib/ical/event.js, constructor;
 // strictExceptions is off by default), keyed by the RECURRENCE-ID's local
 // time, so one meeting's override replaces another meeting's occurrence at
-// the same local time (README.md "Overrides").
+// the same local time (README.md "Skips, moves and holidays").
 const byUid = new Map();
 for (const vevent of cal.getAllSubcomponents("vevent")) {
   const event = new ICAL.Event(vevent, { exceptions: [], strictExceptions: true });
