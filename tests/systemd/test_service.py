@@ -140,7 +140,7 @@ class ServiceTest:
 
     def wait_reminders(self, meeting_id, n, timeout):
         container.wait_for(lambda: len(self.reminders(meeting_id)) >= n, timeout,
-                           "%d reminder(s) of %s at the sink (got %r)" % (n, meeting_id, self.reminders()))
+                           lambda: "%d reminder(s) of %s at the sink (got %r)" % (n, meeting_id, self.reminders()))
 
     def wait_active(self, timeout, not_pid=None):
         def ready():
