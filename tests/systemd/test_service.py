@@ -270,6 +270,7 @@ def main():
             sink = box.netns(lambda: Sink().start())  # listens on the container's loopback
             t.sink = sink
             t.run()
+            print("\n---- journal of tandem.service ----\n%s" % t.journal(), flush=True)
         except (Failed, AssertionError) as e:
             print("\n---- journal of tandem.service ----\n%s" % t.journal(), flush=True)
             print("---- sink ----\n%r" % (t.reminders() if sink else None), flush=True)
