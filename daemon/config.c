@@ -7,14 +7,18 @@
  * checks that involve several settings. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <ini.h>
+#include <libgen.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
 #include "suggest.h"
 #include "tz.h"
+#include "tzdb.h"
 
 const char *const config_chat_names[_CHAT_MAX + 1] = {
         [CHAT_CONSOLE] = "console",       [CHAT_SLACK] = "slack",   [CHAT_MATTERMOST] = "mattermost",
@@ -25,18 +29,15 @@ const char *const config_chat_names[_CHAT_MAX + 1] = {
 /* ------------------------------------------------------------------ */
 /* Reading                                                             */
 
-#define LINE_MAX_BYTES 8192
-
 typedef struct Reader {
-        FILE *f;
         const char *path;
         Config *config;
         Diags *diags;
+        char *data;               /* the whole file; lines are cut in place */
+        size_t size, pos;         /* pos: where the next physical line starts */
         unsigned line;            /* physical line being parsed */
-        char *text;               /* its text, newline removed */
-        size_t text_alloc;
-        size_t offset;            /* how much of an over-long line was handed on */
-        bool chunk_is_split;      /* the chunk inih has is the rest of a split line */
+        char *text;               /* its text: no newline, NUL bytes or inline comment */
+        bool comment;             /* an inline comment was cut from it */
         bool line_is_entry;       /* the line should have produced a handler call */
         bool handled;             /* ... and it did */
         bool skip_section;        /* the current section header was bad */
@@ -48,6 +49,7 @@ static void reader_check_line_handled(Reader *r)
         if (r->line_is_entry && !r->handled && !r->skip_section)
                 diag_error(r->diags, r->path, r->line, "expected \"key = value\", a [kind:id] section header or a comment, got \"%s\"",
                            strstrip(r->text));
+        r->line_is_entry = false;
 }
 
 static Section *section_add(Reader *r, const char *name)
@@ -92,119 +94,127 @@ static void reader_classify(Reader *r)
         r->line_is_entry = true;
 }
 
-/* inih's own line buffer is small (200 bytes in Debian's build), but a
- * Teams webhook URL alone is longer. An over-long "key = value" line is
- * handed on in pieces: the first as is, each further one indented, which
- * inih reads as a continuation; the handler joins those pieces without a
- * separator. A piece never starts or ends at a space, ';' or '#', so inih
- * sees no comment that was not there. */
-static size_t split_point(const char *s, size_t from, size_t max)
+/* ';' and '#' start a comment at the beginning of a line, and after a
+ * value where white space precedes them (as in Python's configparser); a
+ * '#' or ';' inside a word ("C#", "https://x/#top") is text. inih itself
+ * knows only " ;", and only on the first line of a value. */
+static void reader_cut_comment(Reader *r)
 {
-        for (size_t p = from + max; p > from + 1; p--) {
-                unsigned char a = (unsigned char)s[p - 1], b = (unsigned char)s[p];
-                if (!isspace(a) && !isspace(b) && a != ';' && b != ';' && b != '#')
-                        return p;
-        }
-        return 0;
-}
-
-static void strip_inline_comment(char *s)
-{
-        for (char *p = s + 1; *p; p++)
-                if (*p == ';' && isspace((unsigned char)p[-1])) {
+        r->comment = false;
+        for (char *p = r->text + 1; *p; p++)
+                if ((*p == ';' || *p == '#') && (p[-1] == ' ' || p[-1] == '\t')) {
                         *p = '\0';
-                        break;
+                        r->comment = true;
+                        return;
                 }
 }
 
-static char *reader_next_chunk(Reader *r, char *str, int num)
+/* Cuts the next physical line out of the file, in place. A NUL byte would
+ * silently end the value at it: it is reported and dropped. A UTF-8 byte
+ * order mark (Windows editors write one) is no part of the first line. */
+static bool reader_next_line(Reader *r)
 {
-        size_t room = (size_t)num - 1, len = strlen(r->text);
-        const char *rest = r->text + r->offset;
-
-        if (r->offset == 0) {
-                /* inih strips " ; comment" from "key = value" lines but not
-                 * from continuation lines; do it for both, the same way. */
-                strip_inline_comment(r->text);
-                len = strlen(r->text);
+        if (r->pos >= r->size)
+                return false;
+        char *start = r->data + r->pos;
+        char *nl = memchr(start, '\n', r->size - r->pos);
+        size_t len = nl ? (size_t)(nl - start) : r->size - r->pos;
+        r->pos += len + (nl != NULL);
+        r->line++;
+        start[len] = '\0'; /* the newline, or the spare byte after the data */
+        while (len > 0 && start[len - 1] == '\r')
+                start[--len] = '\0';
+        char *nul = memchr(start, '\0', len);
+        if (nul) {
+                diag_error(r->diags, r->path, r->line, "a NUL byte at column %zu: tandem reads text files only (UTF-8)",
+                           (size_t)(nul - start) + 1);
+                size_t k = (size_t)(nul - start);
+                for (size_t i = k; i < len; i++)
+                        if (start[i])
+                                start[k++] = start[i];
+                start[k] = '\0';
         }
-        /* Only "key = value" lines (and continuations) are split: any other
-         * over-long line is handed on cut, for inih to reject. */
-        bool splittable = strpbrk(r->text, "=:") || isspace((unsigned char)r->text[0]);
-        if (r->offset == 0 && (len <= room || !splittable)) {
-                if (len > room)
-                        len = room;
-                memcpy(str, r->text, len);
-                str[len] = '\0';
-                r->chunk_is_split = false;
-                r->offset = strlen(r->text); /* nothing more of this line */
-                return str;
-        }
-        if (r->offset >= len)
-                return NULL;
-        size_t indent = r->offset ? 2 : 0;
-        size_t take = len - r->offset;
-        if (take > room - indent) {
-                size_t p = split_point(r->text, r->offset, room - indent - 1);
-                if (!p) {
-                        diag_error(r->diags, r->path, r->line, "line too long to split: continue the value on indented lines");
-                        r->offset = len;
-                        return NULL;
-                }
-                take = p - r->offset;
-        }
-        memset(str, ' ', indent);
-        memcpy(str + indent, rest, take);
-        str[indent + take] = '\0';
-        r->chunk_is_split = r->offset > 0;
-        r->offset += take;
-        return str;
+        if (r->line == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
+                start += 3;
+        r->text = start;
+        return true;
 }
 
+/* inih reads the file through this, one physical line per call, into its
+ * own buffer of `num` bytes (200 in Debian's build, shorter than a Teams
+ * webhook URL). inih is given what it needs to know what the line is:
+ * section header, "key = value", continuation, comment; the value itself
+ * is taken from the whole line by the handler. */
 static char *reader_read(char *str, int num, void *stream)
 {
         Reader *r = stream;
+        size_t room = (size_t)num - 1;
 
-        if (r->text && r->offset < strlen(r->text) && r->line_is_entry) {
-                char *chunk = reader_next_chunk(r, str, num);
-                if (chunk)
-                        return chunk;
-        }
         reader_check_line_handled(r);
-
-        ssize_t n = getline(&r->text, &r->text_alloc, r->f);
-        if (n < 0)
+        if (!reader_next_line(r))
                 return NULL;
-        r->line++;
-        while (n > 0 && (r->text[n - 1] == '\n' || r->text[n - 1] == '\r'))
-                r->text[--n] = '\0';
-        r->offset = 0;
-        if ((size_t)n > LINE_MAX_BYTES) {
-                diag_error(r->diags, r->path, r->line, "line longer than %d bytes", LINE_MAX_BYTES);
-                r->text[0] = '\0';
-        }
         reader_classify(r);
-        if (!r->line_is_entry) {
-                /* Comments and headers are never split; inih just needs a
-                 * line it can classify the same way. */
-                size_t len = strlen(r->text);
-                if (len > (size_t)num - 1)
-                        len = (size_t)num - 1;
-                memcpy(str, r->text, len);
-                str[len] = '\0';
-                if (str[0] == '[' && !strchr(str, ']'))
-                        str[0] = ';'; /* already reported, keep inih quiet */
-                r->offset = strlen(r->text);
-                return str;
+        const char *hand;
+        if (r->line_is_entry) {
+                reader_cut_comment(r);
+                /* A continuation keeps one character of indentation, so that
+                 * a long run of it cannot fill inih's buffer. */
+                hand = r->text;
+                if (isspace((unsigned char)hand[0])) {
+                        while (isspace((unsigned char)hand[1]))
+                                hand++;
+                }
+        } else if (r->section && r->text[strspn(r->text, " \t")] == '[' && !r->skip_section)
+                hand = "[s]"; /* registered already; inih only needs to see a section start */
+        else
+                hand = ";"; /* a comment, a blank line or a bad header (reported) */
+        size_t len = strlen(hand);
+        if (len > room)
+                len = room;
+        memcpy(str, hand, len);
+        str[len] = '\0';
+        return str;
+}
+
+/* The value on the current line, as inih would have cut it had its buffer
+ * been long enough: after the first '=' or ':' (the whole line for a
+ * continuation), without the white space around it. */
+static const char *reader_value(Reader *r, bool continuation, size_t *len)
+{
+        const char *v = r->text;
+        if (!continuation) {
+                v = strpbrk(v, "=:");
+                v = v ? v + 1 : "";
         }
-        return reader_next_chunk(r, str, num);
+        while (isspace((unsigned char)*v))
+                v++;
+        size_t n = strlen(v);
+        while (n > 0 && isspace((unsigned char)v[n - 1]))
+                n--;
+        *len = n;
+        return v;
+}
+
+/* Appends with a doubling buffer: joining the lines of a long value stays
+ * linear in its length. */
+static void setting_append(Setting *s, const char *sep, const char *v, size_t n)
+{
+        size_t need = s->len + strlen(sep) + n + 1;
+        if (need > s->alloc) {
+                s->alloc = need > 2 * s->alloc ? need : 2 * s->alloc;
+                s->value = xrealloc(s->value, s->alloc);
+        }
+        s->len += (size_t)sprintf(s->value + s->len, "%s", sep);
+        memcpy(s->value + s->len, v, n);
+        s->len += n;
+        s->value[s->len] = '\0';
 }
 
 static int reader_handler(void *user, const char *section_name, const char *name, const char *value)
 {
         Reader *r = user;
         Section *s = r->section;
-        (void)section_name;
+        (void)section_name, (void)value;
 
         r->handled = true;
         if (r->skip_section)
@@ -213,12 +223,13 @@ static int reader_handler(void *user, const char *section_name, const char *name
                 diag_error(r->diags, r->path, r->line, "\"%s\" is outside any section: put it under [tandem], [department:ID] or [meeting:ID]", name);
                 return 1;
         }
-        bool continuation = isspace((unsigned char)r->text[0]) || r->chunk_is_split;
+        bool continuation = isspace((unsigned char)r->text[0]);
         Setting *last = s->n_settings ? &s->settings[s->n_settings - 1] : NULL;
+        size_t n;
+        const char *v = reader_value(r, continuation && last && streq(last->key, name), &n);
         if (continuation && last && streq(last->key, name)) {
-                char *joined = xasprintf("%s%s%s", last->value, r->chunk_is_split ? "" : "\n", value);
-                free(last->value);
-                last->value = joined;
+                setting_append(last, "\n", v, n);
+                last->comment |= r->comment;
                 return 1;
         }
         for (size_t i = 0; i < s->n_settings; i++)
@@ -228,15 +239,59 @@ static int reader_handler(void *user, const char *section_name, const char *name
                         return 1;
                 }
         GROW(s->settings, s->n_settings, s->alloc);
-        s->settings[s->n_settings++] = (Setting){.key = xstrdup(name), .value = xstrdup(value), .line = r->line};
+        Setting *new = &s->settings[s->n_settings++];
+        *new = (Setting){.key = xstrdup(name), .line = r->line, .comment = r->comment};
+        setting_append(new, "", v, n);
         return 1;
+}
+
+/* The whole file, at most CONFIG_MAX_FILE_BYTES of it, plus a spare byte
+ * for the terminating NUL: a config is read at once, and a file that is
+ * no config (a log, /dev/zero) is refused before it is parsed. */
+static int config_slurp(FILE *f, char **ret, size_t *size)
+{
+        struct stat st;
+        if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (off_t)CONFIG_MAX_FILE_BYTES)
+                return -EFBIG;
+        size_t n = 0, alloc = 64 << 10;
+        _cleanup_free_ char *buf = xmalloc(alloc);
+        for (;;) {
+                if (n + 1 >= alloc) {
+                        alloc *= 2;
+                        buf = xrealloc(buf, alloc);
+                }
+                size_t k = fread(buf + n, 1, alloc - n - 1, f);
+                n += k;
+                if (n > CONFIG_MAX_FILE_BYTES)
+                        return -EFBIG;
+                if (k == 0)
+                        break;
+        }
+        if (ferror(f))
+                return errno > 0 ? -errno : -EIO;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        *size = n;
+        return 0;
 }
 
 static int config_read(Config *c, FILE *f, Diags *diags)
 {
-        Reader r = {.f = f, .path = c->path, .config = c, .diags = diags};
-        ini_parse_stream(reader_read, &r, reader_handler, &r);
-        free(r.text);
+        Reader r = {.path = c->path, .config = c, .diags = diags};
+        int k = config_slurp(f, &r.data, &r.size);
+        if (k == -EFBIG) {
+                diag_error(diags, c->path, 0, "larger than %u MiB: a config describes departments and meetings; "
+                           "is this the right file?", CONFIG_MAX_FILE_BYTES >> 20);
+                return 0;
+        }
+        if (k < 0)
+                return k;
+        /* Notepad's "Unicode" is UTF-16: every other byte is a NUL. */
+        if (r.size >= 2 && (memcmp(r.data, "\xff\xfe", 2) == 0 || memcmp(r.data, "\xfe\xff", 2) == 0))
+                diag_error(diags, c->path, 1, "the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8");
+        else
+                ini_parse_stream(reader_read, &r, reader_handler, &r);
+        free(r.data);
         return 0;
 }
 
@@ -256,19 +311,33 @@ static void section_label(const Section *s, char *buf, size_t n)
         snprintf(buf, n, "[%s%s%s]", s->kind, s->id ? ":" : "", s->id ? s->id : "");
 }
 
-/* An error about the current setting: "FILE:LINE: [meeting:x] key: ...". */
-_printf_(2, 3) static void bad(Ctx *ctx, const char *fmt, ...)
+/* A message about the current setting: "FILE:LINE: [meeting:x] key: ...". */
+_printf_(3, 0) static void report(Ctx *ctx, bool warning, const char *fmt, va_list ap)
 {
         char label[160];
-        va_list ap;
         section_label(ctx->section, label, sizeof label);
-        va_start(ap, fmt);
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-        va_end(ap);
+        void (*add)(Diags *, const char *, unsigned, const char *, ...) = warning ? diag_warning : diag_error;
         if (ctx->setting)
-                diag_error(ctx->diags, ctx->config->path, ctx->setting->line, "%s %s: %s", label, ctx->setting->key, msg);
+                add(ctx->diags, ctx->config->path, ctx->setting->line, "%s %s: %s", label, ctx->setting->key, msg);
         else
-                diag_error(ctx->diags, ctx->config->path, ctx->section->line, "%s %s", label, msg);
+                add(ctx->diags, ctx->config->path, ctx->section->line, "%s %s", label, msg);
+}
+
+_printf_(2, 3) static void bad(Ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        report(ctx, false, fmt, ap);
+        va_end(ap);
+}
+
+_printf_(2, 3) static void warn(Ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        report(ctx, true, fmt, ap);
+        va_end(ap);
 }
 
 /* ", did you mean "x"?" or "" */
@@ -296,8 +365,16 @@ static int parse_zone(Ctx *ctx, const char *v, void *field)
 {
         icaltimezone *z = tz_lookup(v);
         if (!z) {
-                _cleanup_free_ char *hint = did_you_mean(v, tz_all_names());
-                bad(ctx, "unknown time zone \"%s\"%s; expected an IANA name such as \"Europe/Berlin\" or \"UTC\"", v, hint);
+                const char *near[TZDB_SUGGEST_MAX];
+                size_t n = tzdb_suggest(v, near);
+                Buf hint = {0};
+                for (size_t i = 0; i < n && i < TZDB_SUGGEST_MAX; i++)
+                        buf_printf(&hint, "%s\"%s\"", i == 0 ? (n > 1 ? " (did you mean one of " : " (did you mean ")
+                                                         : i + 1 == n ? " or " : ", ", near[i]);
+                buf_append(&hint, n > TZDB_SUGGEST_MAX ? ", ...?)" : n ? "?)" : "");
+                bad(ctx, "unknown time zone \"%s\"%s; expected an IANA name such as \"Europe/Berlin\" or \"UTC\"", v,
+                    hint.s ? hint.s : "");
+                buf_free(&hint);
                 return -EINVAL;
         }
         *(icaltimezone **)field = z;
@@ -316,11 +393,62 @@ static int parse_chat(Ctx *ctx, const char *v, void *field)
         return -EINVAL;
 }
 
+/* Parsed by libcurl's URL API, the same parser that will send to it, so a
+ * URL that can never work (port 99999, "[::1" unclosed) is a config error
+ * now rather than a retried failure at the first reminder. The URL is a
+ * secret: messages never repeat it. */
+static int url_check(Ctx *ctx, const char *v, CURLU **ret)
+{
+        CURLU *u = curl_url();
+        if (!u)
+                abort(); /* out of memory, as xmalloc */
+        /* libcurl reads "http:///x" as host x; nobody means that. */
+        const char *authority = strstr(v, "://");
+        CURLUcode rc = strpbrk(v, " \t\n\"<>") || (authority && authority[3] == '/')
+                               ? CURLUE_MALFORMED_INPUT
+                               : curl_url_set(u, CURLUPART_URL, v, 0);
+        _cleanup_free_ char *scheme = NULL, *host = NULL, *port = NULL;
+        if (rc == CURLUE_OK)
+                rc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+        if (rc == CURLUE_OK)
+                rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+        if (rc == CURLUE_OK && curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && streq(port, "0"))
+                bad(ctx, "expected an http:// or https:// URL with a port from 1 to 65535, got port 0");
+        else if (rc == CURLUE_OK && !streq(scheme, "http") && !streq(scheme, "https"))
+                bad(ctx, "expected an http:// or https:// URL, got \"%s:\"", scheme);
+        else if (rc != CURLUE_OK)
+                bad(ctx, "expected an http:// or https:// URL; libcurl cannot use this one: %s", curl_url_strerror(rc));
+        else {
+                *ret = u;
+                return 0;
+        }
+        curl_url_cleanup(u);
+        return -EINVAL;
+}
+
 static int parse_url(Ctx *ctx, const char *v, void *field)
 {
-        const char *rest = strncmp(v, "https://", 8) == 0 ? v + 8 : strncmp(v, "http://", 7) == 0 ? v + 7 : NULL;
-        if (!rest || !*rest || *rest == '/' || strpbrk(v, " \t\n\"<>")) {
-                bad(ctx, "expected an http:// or https:// URL");
+        CURLU *u;
+        if (url_check(ctx, v, &u) < 0)
+                return -EINVAL;
+        curl_url_cleanup(u);
+        *(char **)field = xstrdup(v);
+        return 0;
+}
+
+/* The base of every subscribe link: "/feeds/all.ics" is appended to it. */
+static int parse_base_url(Ctx *ctx, const char *v, void *field)
+{
+        CURLU *u;
+        if (url_check(ctx, v, &u) < 0)
+                return -EINVAL;
+        _cleanup_free_ char *query = NULL, *fragment = NULL;
+        curl_url_get(u, CURLUPART_QUERY, &query, 0);
+        curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0);
+        curl_url_cleanup(u);
+        if (query || fragment) {
+                bad(ctx, "expected a base URL like \"https://cal.example.com\" or \"https://example.com/tandem\", "
+                         "without ?query or #fragment: feed paths are appended to it");
                 return -EINVAL;
         }
         *(char **)field = xstrdup(v);
@@ -435,6 +563,18 @@ static int parse_duration_field(Ctx *ctx, const char *v, void *field)
         if (s < 5 * 60 || s > 24 * 3600) {
                 bad(ctx, "%s is out of range: a meeting lasts from 5 minutes to 24 hours", v);
                 return -ERANGE;
+        }
+        *(int64_t *)field = s;
+        return 0;
+}
+
+/* Whole days, "400d", up to ten years. */
+static int parse_days(Ctx *ctx, const char *v, void *field)
+{
+        int64_t s;
+        if (parse_duration(v, &s) < 0 || s % 86400 != 0 || s < 86400 || s > 3660 * 86400) {
+                bad(ctx, "expected a number of days from 1d to 3660d, like \"400d\", got \"%s\"", v);
+                return -EINVAL;
         }
         *(int64_t *)field = s;
         return 0;
@@ -609,8 +749,9 @@ static const KeyDef keys[] = {
         {SECTION_TANDEM, "state_dir", parse_text, offsetof(Config, state_dir), false},
         {SECTION_TANDEM, "feed_dir", parse_text, offsetof(Config, feed_dir), false},
         {SECTION_TANDEM, "listen", parse_listen, offsetof(Config, listen), false},
-        {SECTION_TANDEM, "public_url", parse_url, offsetof(Config, public_url), false},
+        {SECTION_TANDEM, "public_url", parse_base_url, offsetof(Config, public_url), false},
         {SECTION_TANDEM, "feed_token", parse_token, offsetof(Config, feed_token), false},
+        {SECTION_TANDEM, "feed_horizon", parse_days, offsetof(Config, feed_horizon), false},
 
         {SECTION_DEPARTMENT, "name", parse_text, offsetof(Department, name), false},
         {SECTION_DEPARTMENT, "timezone", parse_zone, offsetof(Department, zone), false},
@@ -672,6 +813,12 @@ static int section_apply(Ctx *ctx, SectionKind kind)
                         if (keys[k].section == kind && streq(keys[k].key, s->key))
                                 def = &keys[k];
                 ctx->setting = s;
+                if (s->len > CONFIG_MAX_VALUE_BYTES) {
+                        bad(ctx, "%zu bytes, more than a value may hold (%u KiB): link to a longer text instead",
+                            s->len, CONFIG_MAX_VALUE_BYTES >> 10);
+                        r = -EINVAL;
+                        continue;
+                }
                 /* Chats and calendars take UTF-8 only (RFC 5545 section 3.1.4). */
                 if (!utf8_valid(s->value)) {
                         bad(ctx, "not valid UTF-8: save the file as UTF-8");
@@ -689,6 +836,11 @@ static int section_apply(Ctx *ctx, SectionKind kind)
                                 bad(ctx, "unknown key; expected one of %s", all.s);
                                 buf_free(&all);
                         }
+                        r = -EINVAL;
+                        continue;
+                }
+                if (s->comment && str_is_blank(s->value)) {
+                        bad(ctx, "expected a value, got only a comment (\"#\" and \";\" after a space start one)");
                         r = -EINVAL;
                         continue;
                 }
@@ -734,6 +886,12 @@ static void department_finish(Ctx *ctx, Department *d)
                    (!section_get(ctx->section, "chat") || streq(section_get(ctx->section, "chat")->value, "console")))
                 diag_warning(ctx->diags, ctx->config->path, ctx->setting->line,
                              "[department:%s] webhook: not used with chat = console, ignoring", d->id);
+        /* A Teams mention is <at>…</at> plus msteams.entities with a user
+         * or tag id, which no name in the config gives (README "Chats"). */
+        if (d->chat == CHAT_TEAMS && d->mention)
+                diag_warning(ctx->diags, ctx->config->path, config_line(ctx->section, "mention"),
+                             "[department:%s] mention: has no effect with chat = teams (a Teams mention needs a "
+                             "user or tag id, not a name), ignoring", d->id);
         ctx->setting = NULL;
 }
 
@@ -782,6 +940,24 @@ static void meeting_parse_monthday(Ctx *ctx, Meeting *m, const char *v)
                 return;
         }
         bad(ctx, "monthly meetings take \"last friday\", \"second tuesday\" or a day of the month 1-31, got \"%s\"", v);
+}
+
+/* attendees = everyone lists each department's email: one without an
+ * email is left out. Worth a word where attendees are wanted: the key is
+ * written, or another department of the meeting has an email (a company
+ * that gives none publishes no attendees, and hears nothing of it). */
+static void meeting_check_emails(Ctx *ctx, const Meeting *m)
+{
+        bool any = ctx->setting != NULL;
+        for (size_t i = 0; i < m->n_departments; i++)
+                any |= m->departments[i]->email != NULL;
+        if (!ctx->setting)
+                ctx->setting = section_get(ctx->section, "departments");
+        for (size_t i = 0; any && i < m->n_departments; i++)
+                if (!m->departments[i]->email)
+                        warn(ctx, "[department:%s] has no \"email\", so it is not among the event's attendees "
+                                  "(attendees = everyone%s lists department emails); give it one, or set attendees = managers or none",
+                             m->departments[i]->id, section_get(ctx->section, "attendees") ? "" : ", the default,");
 }
 
 static void meeting_finish(Ctx *ctx, Meeting *m)
@@ -834,6 +1010,8 @@ static void meeting_finish(Ctx *ctx, Meeting *m)
         for (size_t i = 0; m->attendees == ATTENDEES_MANAGERS && i < m->n_departments; i++)
                 if (!m->departments[i]->manager_email)
                         bad(ctx, "\"managers\" but [department:%s] has no \"manager\"", m->departments[i]->id);
+        if (m->attendees == ATTENDEES_EVERYONE)
+                meeting_check_emails(ctx, m);
 
         ctx->setting = section_get(ctx->section, "skip");
         for (size_t i = 0; i < m->n_skip; i++) {
@@ -844,18 +1022,84 @@ static void meeting_finish(Ctx *ctx, Meeting *m)
         ctx->setting = NULL;
 }
 
+/* listen = 0.0.0.0:8476 (or [::]) accepts connections on every address,
+ * but no calendar can subscribe to that address: the default public_url
+ * would make links like webcal://0.0.0.0:8476/feeds/all.ics. */
+static void tandem_check_listen(Ctx *ctx, const Config *c)
+{
+        ctx->setting = section_get(ctx->section, "listen");
+        const char *colon = c->listen ? strrchr(c->listen, ':') : NULL;
+        if (!ctx->setting || !colon || section_get(ctx->section, "public_url")) {
+                ctx->setting = NULL;
+                return;
+        }
+        bool bracket = c->listen[0] == '[';
+        _cleanup_free_ char *host = xstrndup(c->listen + bracket, (size_t)(colon - c->listen) - 2 * bracket);
+        unsigned char addr[16] = {0};
+        static const unsigned char any[16] = {0};
+        if ((inet_pton(AF_INET, host, addr) == 1 && memcmp(addr, any, 4) == 0) ||
+            (inet_pton(AF_INET6, host, addr) == 1 && memcmp(addr, any, 16) == 0)) {
+                char name[256] = "HOST";
+                if (gethostname(name, sizeof name) < 0 || !name[0])
+                        snprintf(name, sizeof name, "HOST");
+                name[sizeof name - 1] = '\0';
+                warn(ctx, "%s accepts connections on every address, but subscribe links need one that calendars "
+                          "can reach: set public_url, e.g. public_url = http://%s:%s (a name or address of this machine)",
+                     c->listen, name, colon + 1);
+        }
+        ctx->setting = NULL;
+}
+
+/* The config file's directory, absolute. */
+static char *config_dir(const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        const char *dir = dirname(copy);
+        char *real = realpath(dir, NULL);
+        if (real)
+                return real;
+        _cleanup_free_ char *cwd = getcwd(NULL, 0);
+        return dir[0] == '/' || !cwd ? xstrdup(dir) : xasprintf("%s/%s", cwd, dir);
+}
+
+/* A relative path in the config is read from the config file's directory,
+ * as nginx reads its paths from its prefix: the same file means the same
+ * ledger whatever directory tandem was started from. */
+static void resolve_path(char **p, const char *dir)
+{
+        if (!*p || (*p)[0] == '/')
+                return;
+        const char *rel = *p;
+        while (rel[0] == '.' && rel[1] == '/')
+                rel += 2 + strspn(rel + 2, "/");
+        char *abs = *rel && !streq(rel, ".") ? xasprintf("%s/%s", dir, rel) : xstrdup(dir);
+        free(*p);
+        *p = abs;
+}
+
 static void config_defaults(Config *c)
 {
         const char *state = getenv("STATE_DIRECTORY");
+        _cleanup_free_ char *dir = config_dir(c->path);
         if (!c->zone)
                 c->zone = tz_lookup("UTC");
         if (!c->calendar_name)
                 c->calendar_name = xstrdup("Joint meetings");
+        if (!c->feed_horizon)
+                c->feed_horizon = 400 * 86400;
         if (!c->domain)
                 c->domain = xstrdup("tandem.invalid");
-        if (!c->state_dir)
-                /* systemd may pass several colon-separated directories */
-                c->state_dir = state && *state ? xstrndup(state, strcspn(state, ":")) : xstrdup("./state");
+        /* state_dir as written; else systemd's StateDirectory= (which may
+         * pass several, colon-separated); else next to the config file */
+        resolve_path(&c->state_dir, dir);
+        if (!c->state_dir && state && *state) {
+                c->state_dir = xstrndup(state, strcspn(state, ":"));
+                c->state_dir_from = STATE_DIR_SYSTEMD;
+        } else if (!c->state_dir) {
+                c->state_dir = xasprintf("%s/state", dir);
+                c->state_dir_from = STATE_DIR_NEXT_TO_CONFIG;
+        }
+        resolve_path(&c->feed_dir, dir);
         if (!c->feed_dir)
                 c->feed_dir = xasprintf("%s/feeds", c->state_dir);
         if (!c->listen)
@@ -930,6 +1174,7 @@ static void config_validate(Config *c, Diags *diags)
                         if (pass == SECTION_TANDEM) {
                                 ctx.obj = c;
                                 section_apply(&ctx, SECTION_TANDEM);
+                                tandem_check_listen(&ctx, c);
                         } else if (pass == SECTION_DEPARTMENT) {
                                 Department *d = &c->departments[nd];
                                 *d = (Department){.id = xstrdup(ctx.section->id), .src = ctx.section};
@@ -975,7 +1220,11 @@ int config_parse(const char *path, Config **ret, Diags *diags)
         c->path = xstrdup(path);
         size_t before = diags->n_errors;
 
-        config_read(c, f, diags);
+        int r = config_read(c, f, diags);
+        if (r < 0) {
+                config_free(c);
+                return r;
+        }
         config_validate(c, diags);
         config_check_permissions(c, f, diags);
         *ret = c;

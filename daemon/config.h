@@ -23,11 +23,17 @@ typedef enum ChatKind {
 } ChatKind;
 extern const char *const config_chat_names[_CHAT_MAX + 1];
 
+/* What a config may hold (README "Config reference"): it describes
+ * departments and meetings, and reading it must never stall a reload. */
+#define CONFIG_MAX_FILE_BYTES (16u << 20)  /* the whole file: 16 MiB */
+#define CONFIG_MAX_VALUE_BYTES (64u << 10) /* one value, continuations joined: 64 KiB */
+
 /* One "key = value" as read, continuation lines joined. */
 typedef struct Setting {
         char *key, *value;
+        size_t len, alloc;  /* of value, which grows by continuation lines */
         unsigned line;
-        bool used;
+        bool comment;       /* an inline comment was cut from one of its lines */
 } Setting;
 
 /* One [kind:id] section as read. */
@@ -87,6 +93,11 @@ typedef struct Config {
         char *path;
         icaltimezone *zone;
         char *calendar_name, *domain, *state_dir, *feed_dir, *listen, *public_url, *feed_token;
+        /* state_dir and feed_dir are absolute: as written, relative ones
+         * read from the config file's directory. Where state_dir came
+         * from: */
+        enum { STATE_DIR_CONFIG, STATE_DIR_SYSTEMD, STATE_DIR_NEXT_TO_CONFIG } state_dir_from;
+        int64_t feed_horizon; /* seconds: how far ahead DST-edge occurrences are published apart */
         Department *departments;
         size_t n_departments;
         Meeting *meetings;

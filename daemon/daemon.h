@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
-/* clock_start_usec < 0: the real clock. Returns the exit status. */
-int daemon_run(const char *config_path, int64_t clock_start_usec, double clock_rate);
+#include "clock.h"
+
+/* Returns the exit status. clock_start_usec and clock_rate are for the
+ * simulated clocks (clock.h). */
+int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec, double clock_rate);
 int daemon_notify_test(const char *config_path, const char *department);

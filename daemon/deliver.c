@@ -1,20 +1,21 @@
 /* deliver.c — libcurl multi on sd-event. One request at a time per
  * webhook URL, and at most one a second, so a burst never trips a chat's
- * rate limit. */
+ * rate limit. No request leaves before the gate has recorded its attempt. */
 #include "deliver.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <strings.h>
 
-#include "clock.h"
 #include "log.h"
 #include "util.h"
 #include "version.h"
 
 #define REQUEST_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define REQUEST_TIMEOUT_FLOOR_USEC (500 * 1000)
 #define PACING_USEC USEC_PER_SEC
 #define BACKOFF_FIRST_USEC (2 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (10 * 60 * USEC_PER_SEC)
@@ -26,7 +27,8 @@
 typedef struct Endpoint {
         char *url;
         int64_t next_allowed; /* clock usec */
-        bool busy;
+        bool busy;            /* a request in flight */
+        unsigned chosen;      /* the dispatch pass that picked a job for it */
 } Endpoint;
 
 typedef struct Job {
@@ -52,15 +54,18 @@ typedef struct Job {
 struct Delivery {
         sd_event *event;
         CURLM *multi;
-        sd_event_source *curl_timer, *wake;
+        sd_event_source *curl_timer;
+        ClockTimer *wake;
         Job *jobs; /* queued and in flight */
         Endpoint **endpoints;
         size_t n_endpoints, alloc_endpoints;
         size_t n_jobs;
         uint64_t retries;
+        unsigned pass;
         bool stopping;
-        void (*batch_begin)(void *), (*batch_end)(void *);
-        void *batch_userdata;
+        DeliverGate gate;
+        void (*pass_end)(void *);
+        void *gate_userdata;
         void (*stopped)(void *);
         void *stopped_userdata;
         sd_event_source *stop_timer;
@@ -68,6 +73,72 @@ struct Delivery {
 };
 
 static void dispatch(Delivery *d);
+
+/* ---- the pure arithmetic -------------------------------------------- */
+
+int64_t deliver_backoff(int attempts, double jitter)
+{
+        double base = (double)BACKOFF_FIRST_USEC * pow(2, attempts > 0 ? attempts - 1 : 0);
+        if (base > BACKOFF_MAX_USEC)
+                base = BACKOFF_MAX_USEC;
+        /* "Equal jitter": half fixed, half random, so retries of a burst
+         * spread out but never come sooner than half the backoff. */
+        return (int64_t)(base / 2 + base / 2 * jitter);
+}
+
+static int64_t capped_secs(double secs)
+{
+        if (secs < 0)
+                return 0;
+        return (int64_t)((secs < RETRY_AFTER_MAX_SECS ? secs : RETRY_AFTER_MAX_SECS) * USEC_PER_SEC);
+}
+
+int64_t deliver_retry_after(const char *value, int64_t now_usec)
+{
+        _cleanup_free_ char *v = xstrdup(value);
+        char *s = strstrip(v), *end;
+        if (!*s)
+                return -1;
+        errno = 0;
+        double secs = strtod(s, &end);
+        if (!*end && (isdigit((unsigned char)*s)))
+                return capped_secs(errno == ERANGE ? RETRY_AFTER_MAX_SECS : secs);
+        time_t t = curl_getdate(s, NULL);
+        if (t == -1)
+                return -1;
+        return capped_secs((double)t - (double)now_usec / USEC_PER_SEC);
+}
+
+int64_t deliver_discord_retry_after(const char *body)
+{
+        json_error_t err;
+        json_t *j = body ? json_loads(body, 0, &err) : NULL;
+        json_t *v = json_object_get(j, "retry_after");
+        int64_t r = -1;
+        if (json_is_number(v)) {
+                double s = json_number_value(v);
+                if (s > 3600)
+                        s /= 1000; /* milliseconds */
+                r = capped_secs(s);
+        }
+        json_decref(j);
+        return r;
+}
+
+DeliverVerdict deliver_judge(int http_status, int attempts, int64_t retry_after_usec, double jitter, int64_t now_usec,
+                             int64_t deadline_usec)
+{
+        if (http_status >= 200 && http_status < 300)
+                return (DeliverVerdict){DELIVER_VERDICT_OK, 0};
+        /* Network errors, timeouts, 5xx and 429 are worth another try. */
+        if (http_status != 0 && http_status != 429 && http_status < 500)
+                return (DeliverVerdict){DELIVER_VERDICT_PERMANENT, 0};
+        int64_t delay = retry_after_usec >= 0 ? retry_after_usec : deliver_backoff(attempts, jitter);
+        int64_t at = now_usec + delay;
+        if (at >= deadline_usec)
+                return (DeliverVerdict){DELIVER_VERDICT_GIVE_UP, 0};
+        return (DeliverVerdict){DELIVER_VERDICT_RETRY, at};
+}
 
 /* ---- libcurl <-> sd-event ---------------------------------------- */
 
@@ -158,12 +229,24 @@ static void job_unlink(Delivery *d, Job *job)
                 }
 }
 
+/* Ends the request in flight, if any: the handle goes, the endpoint is
+ * free again, and the step clock may move on. */
+static void job_release(Job *job)
+{
+        if (!job->easy)
+                return;
+        curl_multi_remove_handle(job->owner->multi, job->easy);
+        curl_easy_cleanup(job->easy);
+        job->easy = NULL;
+        curl_slist_free_all(job->headers);
+        job->headers = NULL;
+        job->endpoint->busy = false;
+        clock_busy_end();
+}
+
 static void job_free(Job *job)
 {
-        if (job->easy) {
-                curl_multi_remove_handle(job->owner->multi, job->easy);
-                curl_easy_cleanup(job->easy);
-        }
+        job_release(job);
         curl_slist_free_all(job->headers);
         buf_free(&job->response);
         chat_message_free(&job->msg);
@@ -171,10 +254,10 @@ static void job_free(Job *job)
         free(job);
 }
 
-static void job_finish(Job *job, bool ok)
+static void job_finish(Job *job, bool ok, bool permanent)
 {
         Delivery *d = job->owner;
-        DeliverResult r = {ok, job->last_status, ok ? NULL : job->last_error, job->attempts};
+        DeliverResult r = {ok, permanent, job->last_status, ok ? NULL : job->last_error, job->attempts};
         job_unlink(d, job);
         if (job->cb.done)
                 job->cb.done(job->userdata, &r);
@@ -192,102 +275,86 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
         return len;
 }
 
-static int64_t retry_after_usec(int64_t secs)
-{
-        return (secs < RETRY_AFTER_MAX_SECS ? secs : RETRY_AFTER_MAX_SECS) * USEC_PER_SEC;
-}
-
-/* Retry-After: delay-seconds or an HTTP-date (RFC 9110 section 10.2.3). */
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
         Job *job = userdata;
         size_t len = size * n;
         if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
                 _cleanup_free_ char *v = xstrndup(data + 12, len - 12);
-                char *s = strstrip(v), *end;
-                long secs = strtol(s, &end, 10);
-                if (*s && !*end && secs >= 0)
-                        job->retry_after = retry_after_usec(secs);
-                else {
-                        time_t t = curl_getdate(s, NULL);
-                        if (t > 0)
-                                job->retry_after = retry_after_usec((int64_t)t - time(NULL));
-                }
-                if (job->retry_after < 0 && *s)
-                        job->retry_after = 0;
+                job->retry_after = deliver_retry_after(v, clock_now_usec());
         }
         return len;
 }
 
+/* "2026-03-02T09:45:00.250000Z": the simulated instant a request leaves,
+ * sent along under a simulated clock so that tests can check pacing and
+ * backoff on that clock, whatever the machine's speed. */
+static char *simulated_time_header(int64_t usec)
+{
+        time_t secs = (time_t)(usec / USEC_PER_SEC);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        return xasprintf("X-Tandem-Simulated-Time: %04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                         (long long)(usec % USEC_PER_SEC));
+}
+
+static struct curl_slist *job_headers(const Job *job)
+{
+        _cleanup_free_ char *type = xasprintf("Content-Type: %s", job->msg.content_type ? job->msg.content_type : "application/json");
+        struct curl_slist *h = curl_slist_append(NULL, type);
+        if (job->msg.title) {
+                _cleanup_free_ char *t = xasprintf("Title: %s", job->msg.title);
+                h = curl_slist_append(h, t);
+        }
+        if (clock_is_virtual()) {
+                _cleanup_free_ char *t = simulated_time_header(clock_now_usec());
+                h = curl_slist_append(h, t);
+        }
+        return h;
+}
+
+/* Starts the request; on failure nothing is left behind and the endpoint
+ * stays free. */
 static int job_start(Delivery *d, Job *job)
 {
         char host[256];
-        job->easy = curl_easy_init();
-        if (!job->easy)
+        long timeout_ms = (long)(clock_real_span(REQUEST_TIMEOUT_USEC, REQUEST_TIMEOUT_FLOOR_USEC) / 1000);
+        CURL *e = curl_easy_init();
+        if (!e)
                 return -ENOMEM;
-        _cleanup_free_ char *type = xasprintf("Content-Type: %s", job->msg.content_type ? job->msg.content_type : "application/json");
-        job->headers = curl_slist_append(NULL, type);
-        if (job->msg.title) {
-                _cleanup_free_ char *h = xasprintf("Title: %s", job->msg.title);
-                job->headers = curl_slist_append(job->headers, h);
-        }
+        job->easy = e;
+        job->headers = job_headers(job);
         job->retry_after = -1;
         buf_free(&job->response);
         job->errbuf[0] = '\0';
-        CURL *e = job->easy;
         curl_easy_setopt(e, CURLOPT_URL, job->endpoint->url);
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, job->msg.body ? job->msg.body : "");
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, job->headers);
         curl_easy_setopt(e, CURLOPT_USERAGENT, "tandem/" TANDEM_VERSION);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(clock_real_span(REQUEST_TIMEOUT_USEC, 500000) / 1000));
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(clock_real_span(REQUEST_TIMEOUT_USEC, 500000) / 1000));
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(e, CURLOPT_HEADERDATA, job);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, job->errbuf);
         curl_easy_setopt(e, CURLOPT_PRIVATE, job);
+        if (curl_multi_add_handle(d->multi, e) != CURLM_OK) {
+                curl_easy_cleanup(e);
+                job->easy = NULL;
+                curl_slist_free_all(job->headers);
+                job->headers = NULL;
+                return -EIO;
+        }
+        clock_busy_begin();
         job->attempts++;
-        if (job->cb.attempt)
-                job->cb.attempt(job->userdata);
-        log_debug("%s: posting to %s (attempt %d)", job->label, log_url_host(job->endpoint->url, host), job->attempts);
         job->endpoint->busy = true;
         job->endpoint->next_allowed = clock_now_usec() + PACING_USEC;
-        if (curl_multi_add_handle(d->multi, e) != CURLM_OK)
-                return -EIO;
+        log_debug("%s: posting to %s (attempt %d)", job->label, log_url_host(job->endpoint->url, host), job->attempts);
         return 0;
-}
-
-/* Discord answers 429 with {"retry_after": seconds} in its body (older
- * versions: milliseconds); the header, when present, wins. */
-static int64_t discord_retry_after(const char *body)
-{
-        json_error_t err;
-        json_t *j = body ? json_loads(body, 0, &err) : NULL;
-        json_t *v = json_object_get(j, "retry_after");
-        int64_t r = -1;
-        if (json_is_number(v)) {
-                double s = json_number_value(v);
-                if (s > 3600)
-                        s /= 1000; /* milliseconds */
-                if (s > RETRY_AFTER_MAX_SECS)
-                        s = RETRY_AFTER_MAX_SECS;
-                r = (int64_t)(s * USEC_PER_SEC);
-        }
-        json_decref(j);
-        return r;
-}
-
-static int64_t backoff(Delivery *d, int attempts)
-{
-        double base = (double)BACKOFF_FIRST_USEC * pow(2, attempts - 1);
-        if (base > BACKOFF_MAX_USEC)
-                base = BACKOFF_MAX_USEC;
-        /* "Equal jitter": half fixed, half random, so retries of a burst
-         * spread out but never come sooner than half the backoff. */
-        return (int64_t)(base / 2 + base / 2 * ((double)rand_r(&d->seed) / RAND_MAX));
 }
 
 /* A finished request: success, a retry later, or a final failure. */
@@ -296,93 +363,80 @@ static void job_completed(Delivery *d, Job *job, CURLcode code)
         long status = 0;
         char host[256];
         curl_easy_getinfo(job->easy, CURLINFO_RESPONSE_CODE, &status);
-        curl_multi_remove_handle(d->multi, job->easy);
-        curl_easy_cleanup(job->easy);
-        job->easy = NULL;
-        curl_slist_free_all(job->headers);
-        job->headers = NULL;
-        job->endpoint->busy = false;
+        job_release(job);
+        int64_t now = clock_now_usec();
         /* Pace by answers too: the next request leaves a second after this
          * one was answered at the earliest, so the chat sees one a second
          * even when network latency varies (a burst measured 0.95 s gaps
          * at the receiver when pacing counted from request starts only). */
-        if (job->endpoint->next_allowed < clock_now_usec() + PACING_USEC)
-                job->endpoint->next_allowed = clock_now_usec() + PACING_USEC;
+        if (job->endpoint->next_allowed < now + PACING_USEC)
+                job->endpoint->next_allowed = now + PACING_USEC;
+        if (code != CURLE_OK)
+                status = 0;
         job->last_status = (int)status;
         log_url_host(job->endpoint->url, host);
 
-        if (code == CURLE_OK && status >= 200 && status < 300) {
-                log_info("%s: delivered to %s (HTTP %ld)", job->label, host, status);
-                job_finish(job, true);
-                return;
-        }
-        bool retry;
-        if (code != CURLE_OK) {
+        if (code != CURLE_OK)
                 snprintf(job->last_error, sizeof job->last_error, "%s", job->errbuf[0] ? job->errbuf : curl_easy_strerror(code));
-                retry = true;
-        } else {
+        else if (status < 200 || status >= 300) {
                 _cleanup_free_ char *excerpt = chat_truncate(job->response.s ? job->response.s : "", 120, 160);
                 for (char *p = excerpt; *p; p++)
                         if (*p == '\n' || *p == '\r')
                                 *p = ' ';
                 snprintf(job->last_error, sizeof job->last_error, "HTTP %ld%s%s", status, *excerpt ? ": " : "", excerpt);
-                retry = status == 429 || status >= 500;
                 if (status == 429 && job->retry_after < 0)
-                        job->retry_after = discord_retry_after(job->response.s);
+                        job->retry_after = deliver_discord_retry_after(job->response.s);
         }
-        int64_t now = clock_now_usec();
-        if (!retry) {
-                log_error("%s: %s answered %s; not retrying (check the webhook URL)", job->label, host, job->last_error);
-                job_finish(job, false);
+        DeliverVerdict v = deliver_judge((int)status, job->attempts, job->retry_after,
+                                         (double)rand_r(&d->seed) / RAND_MAX, now, job->deadline);
+        switch (v.kind) {
+        case DELIVER_VERDICT_OK:
+                log_info("%s: delivered to %s (HTTP %ld)", job->label, host, status);
+                job_finish(job, true, false);
                 return;
+        case DELIVER_VERDICT_PERMANENT:
+                log_error("%s: %s answered %s; not retrying (check the webhook URL)", job->label, host, job->last_error);
+                job_finish(job, false, true);
+                return;
+        case DELIVER_VERDICT_GIVE_UP:
+        case DELIVER_VERDICT_RETRY:
+                break;
         }
-        int64_t delay = job->retry_after >= 0 ? job->retry_after : backoff(d, job->attempts);
-        job->not_before = now + delay;
-        /* Honour Retry-After for the whole endpoint, not just this job. */
-        if (job->retry_after >= 0 && job->endpoint->next_allowed < job->not_before)
-                job->endpoint->next_allowed = job->not_before;
         if (d->stopping) {
                 /* A transient failure is not the reminder's end: like a
                  * request abandoned at the stop timeout, it is left
                  * unrecorded ("sending" in the ledger) for the next start to
-                 * retry while its meeting is still ahead (SPEC.md section 5,
-                 * "nothing lost"). */
-                log_warning("%s: %s failed: %s; stopping, the next start retries it", job->label, host,
-                            job->last_error);
+                 * retry while its meeting is still ahead. */
+                log_warning("%s: %s failed: %s; stopping, the next start retries it", job->label, host, job->last_error);
                 job_unlink(d, job);
                 job_free(job);
                 return;
         }
-        if (job->not_before >= job->deadline) {
-                log_error("%s: %s failed: %s; giving up, the meeting starts before the next try", job->label, host,
+        if (v.kind == DELIVER_VERDICT_GIVE_UP) {
+                log_error("%s: %s failed: %s; giving up, its deadline comes before the next try", job->label, host,
                           job->last_error);
-                job_finish(job, false);
+                job_finish(job, false, false);
                 return;
         }
+        job->not_before = v.retry_at;
+        /* Honour Retry-After for the whole endpoint, not just this job. */
+        if (job->retry_after >= 0 && job->endpoint->next_allowed < job->not_before)
+                job->endpoint->next_allowed = job->not_before;
         d->retries++;
         log_warning("%s: %s failed: %s; retrying in %.1fs", job->label, host, job->last_error,
-                    (double)delay / USEC_PER_SEC);
+                    (double)(v.retry_at - now) / USEC_PER_SEC);
 }
 
-static void batch(Delivery *d, bool begin)
+static void pass_end(Delivery *d)
 {
-        void (*fn)(void *) = begin ? d->batch_begin : d->batch_end;
-        if (fn)
-                fn(d->batch_userdata);
-}
-
-void deliver_set_batch(Delivery *d, void (*begin)(void *), void (*end)(void *), void *userdata)
-{
-        d->batch_begin = begin;
-        d->batch_end = end;
-        d->batch_userdata = userdata;
+        if (d->pass_end)
+                d->pass_end(d->gate_userdata);
 }
 
 static void check_finished(Delivery *d)
 {
         CURLMsg *m;
         int left;
-        batch(d, true);
         while ((m = curl_multi_info_read(d->multi, &left)))
                 if (m->msg == CURLMSG_DONE) {
                         Job *job;
@@ -390,17 +444,14 @@ static void check_finished(Delivery *d)
                         job_completed(d, job, m->data.result);
                 }
         dispatch(d);
-        batch(d, false);
+        pass_end(d);
 }
 
-static int on_wake(sd_event_source *s, uint64_t usec, void *userdata)
+static void on_wake(void *userdata)
 {
         Delivery *d = userdata;
-        (void)s, (void)usec;
-        batch(d, true);
         dispatch(d);
-        batch(d, false);
-        return 0;
+        pass_end(d);
 }
 
 static size_t in_flight(const Delivery *d)
@@ -411,56 +462,81 @@ static size_t in_flight(const Delivery *d)
         return n;
 }
 
-/* Starts every job whose time has come and whose endpoint is free, and
- * arms the wake-up timer for the next one. */
-static void dispatch(Delivery *d)
+static void check_stopped(Delivery *d)
 {
-        int64_t now = clock_now_usec(), next = INT64_MAX;
-        Job *job, *following;
-
-        if (d->stopping) {
-                if (in_flight(d) == 0 && d->stopped) {
-                        void (*cb)(void *) = d->stopped;
-                        d->stopped = NULL;
-                        cb(d->stopped_userdata);
-                }
-                return;
+        if (in_flight(d) == 0 && d->stopped) {
+                void (*cb)(void *) = d->stopped;
+                d->stopped = NULL;
+                cb(d->stopped_userdata);
         }
+}
+
+/* The jobs that may start now: past their backoff and pacing, one per free
+ * endpoint. Jobs past their deadline are given up. *next is the earliest
+ * time another may start. */
+static size_t choose(Delivery *d, int64_t now, Job ***ret, int64_t *next)
+{
+        Job **chosen = NULL, *job, *following;
+        size_t n = 0, alloc = 0;
+        d->pass++;
         for (job = d->jobs; job; job = following) {
                 following = job->next;
                 if (job->easy)
                         continue;
                 if (now >= job->deadline) {
                         if (!job->last_error[0])
-                                snprintf(job->last_error, sizeof job->last_error, "the meeting started before it could be sent");
+                                snprintf(job->last_error, sizeof job->last_error, "the deadline passed before it could be sent");
                         log_error("%s: giving up: %s", job->label, job->last_error);
-                        job_finish(job, false);
+                        job_finish(job, false, false);
                         continue;
                 }
+                if (job->endpoint->busy || job->endpoint->chosen == d->pass)
+                        continue;
                 int64_t ready = job->not_before > job->endpoint->next_allowed ? job->not_before : job->endpoint->next_allowed;
-                if (job->endpoint->busy)
-                        continue;
                 if (ready > now) {
-                        if (ready < next)
-                                next = ready;
+                        if (ready < *next)
+                                *next = ready;
                         continue;
                 }
-                if (job_start(d, job) < 0) {
-                        snprintf(job->last_error, sizeof job->last_error, "cannot start a request");
-                        job_finish(job, false);
-                }
+                job->endpoint->chosen = d->pass;
+                GROW(chosen, n, alloc);
+                chosen[n++] = job;
         }
-        if (next == INT64_MAX) {
-                sd_event_source_set_enabled(d->wake, SD_EVENT_OFF);
+        *ret = chosen;
+        return n;
+}
+
+/* Starts every job whose time has come, once the gate has recorded their
+ * attempts, and arms the wake-up for the next one. */
+static void dispatch(Delivery *d)
+{
+        int64_t now = clock_now_usec(), next = INT64_MAX;
+        if (d->stopping) {
+                check_stopped(d);
                 return;
         }
-        clockid_t clk;
-        uint64_t usec;
-        clock_timer_target(next, &clk, &usec);
-        /* The wake source is recreated when the clock kind changes, which
-         * it does not within one run; one source per clock id is enough. */
-        sd_event_source_set_time(d->wake, usec);
-        sd_event_source_set_enabled(d->wake, SD_EVENT_ONESHOT);
+        _cleanup_free_ Job **chosen = NULL;
+        size_t n = choose(d, now, &chosen, &next);
+        if (n > 0) {
+                _cleanup_free_ void **users = xcalloc(n, sizeof(void *));
+                for (size_t i = 0; i < n; i++)
+                        users[i] = chosen[i]->userdata;
+                if (d->gate && d->gate(d->gate_userdata, users, n) < 0) {
+                        /* Fail closed: nothing leaves unrecorded. */
+                        if (now + DELIVER_GATE_RETRY_USEC < next)
+                                next = now + DELIVER_GATE_RETRY_USEC;
+                        n = 0;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                if (job_start(d, chosen[i]) < 0) {
+                        snprintf(chosen[i]->last_error, sizeof chosen[i]->last_error, "cannot start a request");
+                        job_finish(chosen[i], false, false);
+                }
+        if (next == INT64_MAX)
+                clock_timer_off(d->wake);
+        else
+                clock_timer_at(d->wake, next);
 }
 
 void deliver_submit(Delivery *d, const char *url, ChatMessage *msg, int64_t deadline_usec, const char *label,
@@ -481,7 +557,21 @@ void deliver_submit(Delivery *d, const char *url, ChatMessage *msg, int64_t dead
                 p = &(*p)->next;
         *p = job;
         d->n_jobs++;
-        dispatch(d);
+        /* From the loop, so that a caller queueing many jobs has them
+         * recorded by the gate in one go. */
+        clock_timer_at(d->wake, clock_now_usec());
+}
+
+void deliver_kick(Delivery *d)
+{
+        clock_timer_at(d->wake, clock_now_usec());
+}
+
+void deliver_set_gate(Delivery *d, DeliverGate gate, void (*end)(void *), void *userdata)
+{
+        d->gate = gate;
+        d->pass_end = end;
+        d->gate_userdata = userdata;
 }
 
 size_t deliver_pending(const Delivery *d)
@@ -512,9 +602,9 @@ void deliver_shutdown(Delivery *d, uint64_t timeout_usec, void (*done)(void *use
         d->stopping = true;
         d->stopped = done;
         d->stopped_userdata = userdata;
-        sd_event_source_set_enabled(d->wake, SD_EVENT_OFF);
+        clock_timer_off(d->wake);
         sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC, timeout_usec, 0, on_stop_timeout, d);
-        dispatch(d);
+        check_stopped(d);
 }
 
 int deliver_new(sd_event *e, Delivery **ret)
@@ -529,18 +619,13 @@ int deliver_new(sd_event *e, Delivery **ret)
         d->event = sd_event_ref(e);
         d->seed = (unsigned)(getpid() ^ time(NULL));
         d->multi = curl_multi_init();
-        clockid_t clk;
-        uint64_t usec;
-        clock_timer_target(0, &clk, &usec);
-        if (!d->multi || sd_event_add_time(e, &d->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_curl_timer_event, d) < 0 ||
-            sd_event_add_time(e, &d->wake, clk, UINT64_MAX, 1, on_wake, d) < 0) {
+        if (!d->multi || sd_event_add_time(e, &d->curl_timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_curl_timer_event, d) < 0 ||
+            clock_timer_new(e, "deliver-wake", on_wake, d, &d->wake) < 0) {
                 deliver_free(d);
                 return -ENOMEM;
         }
         sd_event_source_set_description(d->curl_timer, "curl-timer");
-        sd_event_source_set_description(d->wake, "deliver-wake");
         sd_event_source_set_enabled(d->curl_timer, SD_EVENT_OFF);
-        sd_event_source_set_enabled(d->wake, SD_EVENT_OFF);
         curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
         curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
         curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -566,7 +651,7 @@ Delivery *deliver_free(Delivery *d)
         if (d->multi)
                 curl_multi_cleanup(d->multi);
         sd_event_source_disable_unref(d->curl_timer);
-        sd_event_source_disable_unref(d->wake);
+        clock_timer_free(d->wake);
         sd_event_source_disable_unref(d->stop_timer);
         sd_event_unref(d->event);
         free(d);

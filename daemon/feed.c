@@ -10,13 +10,22 @@ char *feed_title(const Config *c, const Department *dept)
         return dept ? xasprintf("%s: %s", c->calendar_name, dept->name) : xstrdup(c->calendar_name);
 }
 
-char *feed_url(const Config *c, const char *name, bool webcal)
+char *feed_url_at(const char *base, const char *name, const char *token, bool webcal)
 {
-        const char *base = c->public_url;
         const char *rest = strstr(base, "://");
         rest = rest ? rest + 3 : base;
         return xasprintf("%s%s/feeds/%s.ics%s%s", webcal ? "webcal://" : "", webcal ? rest : base, name,
-                         c->feed_token ? "?token=" : "", c->feed_token ? c->feed_token : "");
+                         token ? "?token=" : "", token ? token : "");
+}
+
+char *feed_url(const Config *c, const char *name, bool webcal)
+{
+        return feed_url_at(c->public_url, name, c->feed_token, webcal);
+}
+
+char *feed_url_masked(const Config *c, const char *name, bool webcal)
+{
+        return feed_url_at(c->public_url, name, c->feed_token ? FEED_TOKEN_MASK : NULL, webcal);
 }
 
 static void add_x(icalcomponent *c, const char *name, const char *value)
@@ -88,11 +97,9 @@ static void add_timezones(icalcomponent *cal, const Schedule *s, const Departmen
         free(earliest);
 }
 
-static void add_event(icalcomponent *cal, const Schedule *s, size_t i, const FeedMeta *meta)
+static void add_component(icalcomponent *cal, icalcomponent *event, FeedMeta fm)
 {
-        const Meeting *m = &s->config->meetings[i];
-        icalcomponent *ev = icalcomponent_new_clone(s->events[i]);
-        FeedMeta fm = meta ? meta[i] : (FeedMeta){0, date_to_days(m->start) * 86400};
+        icalcomponent *ev = icalcomponent_new_clone(event);
         /* DTSTAMP is required (RFC 5545 section 3.6.1); it follows the
          * definition's change time rather than "now", so that an unchanged
          * config gives byte-identical feeds. */
@@ -100,6 +107,17 @@ static void add_event(icalcomponent *cal, const Schedule *s, size_t i, const Fee
         icalcomponent_add_property(ev, icalproperty_new_lastmodified(utc_time(fm.modified)));
         icalcomponent_add_property(ev, icalproperty_new_sequence(fm.sequence));
         icalcomponent_add_component(cal, ev);
+}
+
+/* The meeting's VEVENT, then those of its occurrences at DST edges, which
+ * share its revision. */
+static void add_event(icalcomponent *cal, const Schedule *s, size_t i, const FeedMeta *meta)
+{
+        const Meeting *m = &s->config->meetings[i];
+        FeedMeta fm = meta ? meta[i] : (FeedMeta){0, date_to_days(m->start) * 86400};
+        add_component(cal, s->events[i], fm);
+        for (size_t k = 0; k < s->n_exceptions[i]; k++)
+                add_component(cal, s->exceptions[i][k], fm);
 }
 
 char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *meta)

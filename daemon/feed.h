@@ -20,5 +20,13 @@ char *feed_render(const Schedule *s, const Department *dept, const FeedMeta *met
  * public_url, with the token when one is set; webcal: the webcal:// form
  * that calendar apps open directly. Caller frees. */
 char *feed_url(const Config *c, const char *name, bool webcal);
+/* The same from its parts (public_url without a trailing slash, token or
+ * NULL), for code that has no Config. */
+char *feed_url_at(const char *public_url, const char *name, const char *token, bool webcal);
+/* The same with the token masked ("?token=…"), for logs: the journal is
+ * read by more people than the config. `tandem check`, run by the
+ * operator, shows the whole link. */
+#define FEED_TOKEN_MASK "…"
+char *feed_url_masked(const Config *c, const char *name, bool webcal);
 /* The calendar's display name: "Joint meetings", "Joint meetings: Sales". */
 char *feed_title(const Config *c, const Department *dept);

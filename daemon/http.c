@@ -1,5 +1,6 @@
-/* http.c — feeds, /healthz and /metrics over libmicrohttpd. MHD parses
- * HTTP; this file routes, answers conditional requests and counts. */
+/* http.c — feeds, the index page, /healthz and /metrics over
+ * libmicrohttpd. MHD parses HTTP; this file routes, answers conditional
+ * requests, counts, and keeps slow clients from holding the connections. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -8,39 +9,67 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <zlib.h>
 
+#include "feed.h"
 #include "log.h"
 #include "util.h"
 
-#define CONNECTION_LIMIT 512
-#define PER_IP_LIMIT 32
 #define IDLE_TIMEOUT_SEC 30
 #define MEMORY_LIMIT (32 * 1024) /* per connection: bounds request headers */
+#define USEC_PER_SEC UINT64_C(1000000)
 
 const int http_counted_statuses[5] = {200, 304, 403, 404, 405};
 
-/* One feed's two prepared responses (identity, gzip) and validators. */
+/* One prepared document (a feed or the index): its two responses
+ * (identity, gzip) and validators. */
 typedef struct Served {
         char *name;
         struct MHD_Response *plain, *gzip;
-        char etag[40], etag_gz[44], last_modified[40];
-        int64_t modified;
+        char etag[40], etag_gz[44], last_modified[40]; /* last_modified "": none */
+        int64_t modified;                              /* -1: none */
 } Served;
+
+/* One TCP connection, from MHD's "started" to its "closed" notification.
+ * While the server awaits a request on it, it sits in Http.waiting, in
+ * the order of its deadline. */
+typedef struct Conn {
+        struct MHD_Connection *mhd;
+        uint64_t deadline; /* CLOCK_MONOTONIC, microseconds */
+        struct Conn *prev, *next;
+        bool waiting;
+} Conn;
+
+/* A kind of log line that clients can cause at will: the first is written,
+ * the rest of an interval are counted and summed up in one line. */
+typedef struct Throttle {
+        int priority;
+        const char *what; /* "connections refused ...": the summary's noun */
+        uint64_t held;    /* lines not written in this interval */
+        bool open;        /* a line was written in this interval */
+} Throttle;
 
 struct Http {
         sd_event *event;
-        sd_event_source *io, *timer;
+        sd_event_source *io, *timer, *deadline, *log_timer;
         struct MHD_Daemon *mhd;
         Served *feeds;
         const char **names;
         size_t n_feeds;
+        Served index;
         char *token;
         char *(*metrics)(void *);
         void *metrics_userdata;
-        bool healthy;
+        char *(*health)(void *);
+        void *health_userdata;
         HttpCounters counters;
+        Conn *wait_first, *wait_last;
+        uint64_t deadline_armed; /* the deadline timer's time; UINT64_MAX: off */
+        unsigned n_conns;
+        bool was_full; /* n_conns reached the limit since the last run */
+        Throttle refused_log, timeout_log, mhd_log;
 };
 
 /* ---- pure helpers --------------------------------------------------- */
@@ -51,6 +80,10 @@ HttpRoute http_route(const char *path, const char *const *names, size_t n, size_
                 return HTTP_ROUTE_HEALTHZ;
         if (streq(path, "/metrics"))
                 return HTTP_ROUTE_METRICS;
+        /* The README sends people to /feeds/; "/" and "/feeds" are what they
+         * type when they shorten it. */
+        if (streq(path, "/") || streq(path, "/feeds") || streq(path, "/feeds/"))
+                return HTTP_ROUTE_INDEX;
         if (strncmp(path, "/feeds/", 7) != 0)
                 return HTTP_ROUTE_NONE;
         const char *file = path + 7;
@@ -120,6 +153,53 @@ bool http_token_equal(const char *given, const char *expected)
         return diff == 0;
 }
 
+char *http_html_escape(const char *s)
+{
+        static const char special[] = "&<>\"'";
+        static const char *const refs[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
+        Buf b = {0};
+        while (*s) {
+                size_t plain = strcspn(s, special);
+                buf_printf(&b, "%.*s", (int)plain, s);
+                s += plain;
+                if (*s)
+                        buf_append(&b, refs[strchr(special, *s++) - special]);
+        }
+        return buf_steal(&b);
+}
+
+static void index_row(Buf *b, const HttpSite *site, const HttpFeed *f)
+{
+        _cleanup_free_ char *web = feed_url_at(site->public_url, f->name, site->token, true);
+        _cleanup_free_ char *plain = feed_url_at(site->public_url, f->name, site->token, false);
+        _cleanup_free_ char *title = http_html_escape(f->title ? f->title : "All meetings");
+        _cleanup_free_ char *web_h = http_html_escape(web), *plain_h = http_html_escape(plain);
+        buf_printf(b, "<tr><td>%s</td><td><a href=\"%s\">Subscribe</a></td><td><a href=\"%s\"><code>%s</code></a></td></tr>\n",
+                   title, web_h, plain_h, plain_h);
+}
+
+char *http_index_html(const HttpSite *site, const HttpFeed *feeds, size_t n)
+{
+        _cleanup_free_ char *name = http_html_escape(site->calendar_name);
+        Buf b = {0};
+        buf_printf(&b,
+                   "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                   "<meta name=\"robots\" content=\"noindex\">\n<title>%s</title>\n"
+                   "<style>body{font-family:sans-serif;margin:2em;max-width:60em}"
+                   "table{border-collapse:collapse}td,th{padding:.3em .8em;text-align:left;border-bottom:1px solid #ccc}"
+                   "</style>\n</head>\n<body>\n<h1>%s</h1>\n"
+                   "<p>Subscribe in Google Calendar, Outlook, Apple Calendar or Thunderbird: open a "
+                   "<em>Subscribe</em> link on a device with a calendar app, or add the address as a calendar "
+                   "from a URL (an internet calendar).</p>\n"
+                   "<table>\n<tr><th>Calendar</th><th>Calendar app</th><th>Address</th></tr>\n",
+                   name, name);
+        for (size_t i = 0; i < n; i++)
+                index_row(&b, site, &feeds[i]);
+        buf_append(&b, "</table>\n</body>\n</html>\n");
+        return buf_steal(&b);
+}
+
 /* ---- responses -------------------------------------------------------- */
 
 static void http_date(int64_t t, char buf[40])
@@ -155,7 +235,8 @@ static char *gzip_compress(const char *data, size_t len, size_t *out_len)
 static void add_headers(const Http *h, struct MHD_Response *r, const char *etag, const char *last_modified)
 {
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, last_modified);
+        if (last_modified[0])
+                MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, last_modified);
         MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
         /* Clients may keep a copy for five minutes, then must revalidate;
          * with a token in the URL no shared cache should keep it. */
@@ -163,30 +244,65 @@ static void add_headers(const Http *h, struct MHD_Response *r, const char *etag,
                                 h->token ? "private, max-age=300, must-revalidate" : "public, max-age=300, must-revalidate");
 }
 
-static struct MHD_Response *feed_response(const Http *h, const Served *s, char *body, size_t len, bool gz)
+static struct MHD_Response *prepared_response(const Http *h, const Served *s, const char *type, char *body, size_t len,
+                                              bool gz)
 {
         struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(len, body, free, body);
         if (!r) {
                 free(body);
                 return NULL;
         }
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/calendar; charset=utf-8");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
         if (gz)
                 MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+        if (strncmp(type, "text/html", 9) == 0) {
+                /* The page runs no script and loads nothing: should escaping
+                 * ever miss, the browser still runs nothing. The token in its
+                 * links is not sent on as a Referer. */
+                MHD_add_response_header(r, "Content-Security-Policy",
+                                        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+                MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+                MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        }
         add_headers(h, r, gz ? s->etag_gz : s->etag, s->last_modified);
         return r;
 }
 
+/* Builds both responses of a document; modified < 0: no Last-Modified. */
+static void served_init(const Http *h, Served *s, const char *name, const char *type, const char *body, size_t len,
+                        int64_t modified)
+{
+        s->name = xstrdup(name);
+        s->modified = modified;
+        /* A strong validator over the exact bytes (and length). */
+        snprintf(s->etag, sizeof s->etag, "\"%016llx-%zx\"", (unsigned long long)fnv1a64(body, len), len);
+        snprintf(s->etag_gz, sizeof s->etag_gz, "\"%.*s-gz\"", (int)strlen(s->etag) - 2, s->etag + 1);
+        if (modified >= 0)
+                http_date(modified, s->last_modified);
+        char *copy = xmalloc(len + 1);
+        memcpy(copy, body, len);
+        s->plain = prepared_response(h, s, type, copy, len, false);
+        size_t gz_len;
+        char *gz = gzip_compress(body, len, &gz_len);
+        s->gzip = gz ? prepared_response(h, s, type, gz, gz_len, true) : NULL;
+}
+
+static void served_done(Served *s)
+{
+        /* MHD keeps its own reference while a response is sent. */
+        if (s->plain)
+                MHD_destroy_response(s->plain);
+        if (s->gzip)
+                MHD_destroy_response(s->gzip);
+        free(s->name);
+        *s = (Served){0};
+}
+
 static void served_clear(Http *h)
 {
-        for (size_t i = 0; i < h->n_feeds; i++) {
-                /* MHD keeps its own reference while a response is sent. */
-                if (h->feeds[i].plain)
-                        MHD_destroy_response(h->feeds[i].plain);
-                if (h->feeds[i].gzip)
-                        MHD_destroy_response(h->feeds[i].gzip);
-                free(h->feeds[i].name);
-        }
+        for (size_t i = 0; i < h->n_feeds; i++)
+                served_done(&h->feeds[i]);
+        served_done(&h->index);
         free(h->feeds);
         free(h->names);
         free(h->token);
@@ -196,30 +312,241 @@ static void served_clear(Http *h)
         h->n_feeds = 0;
 }
 
-void http_set_feeds(Http *h, const HttpFeed *feeds, size_t n, const char *token)
+void http_set_feeds(Http *h, const HttpFeed *feeds, size_t n, const HttpSite *site)
 {
         served_clear(h);
         h->feeds = xcalloc(n + 1, sizeof(Served));
         h->names = xcalloc(n + 1, sizeof(char *));
         h->n_feeds = n;
-        h->token = token ? xstrdup(token) : NULL;
+        h->token = site->token ? xstrdup(site->token) : NULL;
         for (size_t i = 0; i < n; i++) {
-                Served *s = &h->feeds[i];
-                s->name = xstrdup(feeds[i].name);
-                h->names[i] = s->name;
-                s->modified = feeds[i].modified;
-                /* A strong validator over the exact bytes (and length). */
-                snprintf(s->etag, sizeof s->etag, "\"%016llx-%zx\"", (unsigned long long)fnv1a64(feeds[i].body, feeds[i].len),
-                         feeds[i].len);
-                snprintf(s->etag_gz, sizeof s->etag_gz, "\"%.*s-gz\"", (int)strlen(s->etag) - 2, s->etag + 1);
-                http_date(s->modified, s->last_modified);
-                char *copy = xmalloc(feeds[i].len + 1);
-                memcpy(copy, feeds[i].body, feeds[i].len);
-                s->plain = feed_response(h, s, copy, feeds[i].len, false);
-                size_t gz_len;
-                char *gz = gzip_compress(feeds[i].body, feeds[i].len, &gz_len);
-                s->gzip = gz ? feed_response(h, s, gz, gz_len, true) : NULL;
+                served_init(h, &h->feeds[i], feeds[i].name, "text/calendar; charset=utf-8", feeds[i].body, feeds[i].len,
+                            feeds[i].modified);
+                h->names[i] = h->feeds[i].name;
         }
+        /* No Last-Modified: the page changes with names and public_url too,
+         * which no meeting's modification time follows; the ETag does. */
+        _cleanup_free_ char *page = http_index_html(site, feeds, n);
+        served_init(h, &h->index, "index", "text/html; charset=utf-8", page, strlen(page), -1);
+}
+
+/* ---- slow clients --------------------------------------------------------
+ *
+ * libmicrohttpd's own timeout is an idle timeout: every byte received
+ * restarts it, so a client trickling one byte a second keeps its
+ * connection for ever, and 512 such clients (17 addresses under the
+ * per-address limit) hold every connection the server has. Version 0.9.75
+ * has nothing that bounds the time to receive a request: a connection's
+ * own timeout (MHD_CONNECTION_OPTION_TIMEOUT) is idle time as well,
+ * MHD_OPTION_URI_LOG_CALLBACK sees the request line only, and no call
+ * closes a connection from outside. So the bound lives on our loop, like
+ * nginx's client_header_timeout: MHD tells us when a connection starts and
+ * closes (MHD_OPTION_NOTIFY_CONNECTION) and when a request has been
+ * answered (MHD_OPTION_NOTIFY_COMPLETED); from its start, and again after
+ * each answer on a kept-alive connection, a connection must deliver a whole
+ * request within HTTP_REQUEST_TIMEOUT_SEC. The deadlines all lie the same
+ * span after their start, so appending keeps the list sorted and one
+ * timer, set to the first, serves them all. A connection past its deadline
+ * is shut down (shutdown(2) on MHD's socket): MHD reads the end of stream,
+ * closes the connection in its usual way and frees the slot. Nothing is
+ * sent: like nginx, there is no point in answering a client that never
+ * finished asking.
+ *
+ * No share of the connections is kept for /healthz: a connection's path is
+ * unknown until its request has arrived, which is what a slow client
+ * withholds. At the limit MHD stops accepting (it takes the listening
+ * socket out of its epoll set), so new clients, a probe among them, wait in
+ * the kernel's accept queue, in order, and are taken as the deadline frees
+ * slots: a probe is answered within about HTTP_REQUEST_TIMEOUT_SEC even
+ * while every slot is held by trickling clients. */
+
+static uint64_t loop_now(const Http *h)
+{
+        uint64_t now = 0;
+        /* Before the loop's first iteration this is the current time. */
+        sd_event_now(h->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+static Conn *conn_of(struct MHD_Connection *c)
+{
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return info ? info->socket_context : NULL;
+}
+
+static void wait_stop(Http *h, Conn *k)
+{
+        if (!k || !k->waiting)
+                return;
+        *(k->prev ? &k->prev->next : &h->wait_first) = k->next;
+        *(k->next ? &k->next->prev : &h->wait_last) = k->prev;
+        k->prev = k->next = NULL;
+        k->waiting = false;
+}
+
+/* The connection now awaits a request. */
+static void wait_start(Http *h, Conn *k)
+{
+        if (!k)
+                return;
+        wait_stop(h, k);
+        /* The clock now, not the loop's iteration time, which may be
+         * earlier: a deadline is never short of its full span. */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        k->deadline = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000 +
+                      HTTP_REQUEST_TIMEOUT_SEC * USEC_PER_SEC;
+        k->prev = h->wait_last;
+        *(h->wait_last ? &h->wait_last->next : &h->wait_first) = k;
+        h->wait_last = k;
+        k->waiting = true;
+}
+
+static void deadline_rearm(Http *h)
+{
+        uint64_t next = h->wait_first ? h->wait_first->deadline : UINT64_MAX;
+        if (next == h->deadline_armed)
+                return; /* the common case on a busy server: nothing to tell sd-event */
+        h->deadline_armed = next;
+        if (next == UINT64_MAX) {
+                sd_event_source_set_enabled(h->deadline, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(h->deadline, next);
+        sd_event_source_set_enabled(h->deadline, SD_EVENT_ONESHOT);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+        Http *h = cls;
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                Conn *k = xcalloc(1, sizeof(Conn));
+                k->mhd = c;
+                *socket_context = k;
+                wait_start(h, k);
+                if (++h->n_conns >= HTTP_CONNECTION_LIMIT)
+                        h->was_full = true;
+        } else if (*socket_context) {
+                h->n_conns--;
+                wait_stop(h, *socket_context);
+                free(*socket_context);
+                *socket_context = NULL;
+        }
+}
+
+/* A request was answered. A kept-alive connection awaits the next one under
+ * a new deadline: otherwise one quick request would buy a slow client its
+ * slot for good. A connection that closes instead is told apart by
+ * on_connection(). */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+        (void)con_cls;
+        if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+                wait_start(cls, conn_of(c));
+}
+
+/* ---- log lines clients can cause -------------------------------------- */
+
+static void throttle_flush(Throttle *t, bool closing)
+{
+        if (t->held)
+                log_msg(t->priority, "http: %llu more %s (in the last %d s)", (unsigned long long)t->held, t->what,
+                        HTTP_LOG_INTERVAL_SEC);
+        /* After a busy interval the next one is summed up too: the first
+         * line of an interval is written at once only after a quiet one. */
+        t->open = t->held > 0 && !closing;
+        t->held = 0;
+}
+
+/* Whether to write a line of this kind now; if not, it is counted. */
+static bool throttle_pass(Http *h, Throttle *t)
+{
+        if (t->open) {
+                t->held++;
+                return false;
+        }
+        t->open = true;
+        if (sd_event_source_get_enabled(h->log_timer, NULL) == 0) {
+                sd_event_source_set_time(h->log_timer, loop_now(h) + HTTP_LOG_INTERVAL_SEC * USEC_PER_SEC);
+                sd_event_source_set_enabled(h->log_timer, SD_EVENT_ONESHOT);
+        }
+        return true;
+}
+
+static int on_log_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Http *h = userdata;
+        (void)usec;
+        throttle_flush(&h->refused_log, false);
+        throttle_flush(&h->timeout_log, false);
+        throttle_flush(&h->mhd_log, false);
+        if (h->refused_log.open || h->timeout_log.open || h->mhd_log.open) {
+                sd_event_source_set_time(s, loop_now(h) + HTTP_LOG_INTERVAL_SEC * USEC_PER_SEC);
+                sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static void client_address(struct MHD_Connection *c, char buf[static NI_MAXHOST])
+{
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = info ? info->client_addr : NULL;
+        socklen_t len = sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        if (!sa || getnameinfo(sa, len, buf, NI_MAXHOST, NULL, 0, NI_NUMERICHOST) != 0)
+                snprintf(buf, NI_MAXHOST, "?");
+}
+
+static void conn_cut(Http *h, Conn *k)
+{
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(k->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+        wait_stop(h, k);
+        h->counters.timed_out++;
+        if (throttle_pass(h, &h->timeout_log)) {
+                char addr[NI_MAXHOST];
+                client_address(k->mhd, addr);
+                log_info("http: closed a connection from %s that sent no complete request within %d s; more are summed "
+                         "up every %d s",
+                         addr, HTTP_REQUEST_TIMEOUT_SEC, HTTP_LOG_INTERVAL_SEC);
+        }
+        if (fd)
+                shutdown(fd->connect_fd, SHUT_RDWR);
+}
+
+/* What MHD says about clients going away is no news: a browser closing a
+ * tab, a phone losing its network, a connection we cut. */
+static bool client_noise(const char *msg)
+{
+        static const char *const prefixes[] = {
+                "Connection was closed by remote side", "Socket has been disconnected when reading",
+                "Connection socket is closed when reading", "Failed to send",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++)
+                if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0)
+                        return true;
+        return false;
+}
+
+_printf_(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        Http *h = cls;
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        size_t n = strlen(msg);
+        while (n > 0 && msg[n - 1] == '\n')
+                msg[--n] = '\0';
+        /* libmicrohttpd 0.9.75 refuses a connection over the total or the
+         * per-address limit with this line and tells the application
+         * nothing else; the integration test counts on it (the metric). */
+        if (strncmp(msg, "Server reached connection limit", 31) == 0) {
+                h->counters.refused++;
+                if (throttle_pass(h, &h->refused_log))
+                        log_warning("http: refused a connection over the limits (%d connections, %d per client "
+                                    "address); more are summed up every %d s",
+                                    HTTP_CONNECTION_LIMIT, HTTP_PER_IP_LIMIT, HTTP_LOG_INTERVAL_SEC);
+        } else if (client_noise(msg))
+                log_debug("http: %s", msg);
+        else if (throttle_pass(h, &h->mhd_log))
+                log_warning("http: %s", msg);
 }
 
 /* ---- request handling ------------------------------------------------ */
@@ -249,25 +576,26 @@ static enum MHD_Result reply_text(Http *h, struct MHD_Connection *c, unsigned st
 }
 
 /* RFC 9110 section 13.1: If-None-Match wins; If-Modified-Since counts only
- * without it. */
+ * without it, and only where there is a Last-Modified. */
 static bool not_modified(struct MHD_Connection *c, const Served *s, const char *etag)
 {
         const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
         if (inm)
                 return http_etag_matches(inm, etag);
         const char *ims = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
-        if (!ims)
+        if (!ims || s->modified < 0)
                 return false;
         time_t since = curl_getdate(ims, NULL);
         return since != -1 && s->modified <= (int64_t)since;
 }
 
-static enum MHD_Result serve_feed(Http *h, struct MHD_Connection *c, const Served *s)
+/* A feed or the index page: the token, then conditional requests. */
+static enum MHD_Result serve_prepared(Http *h, struct MHD_Connection *c, const Served *s, const char *forbidden)
 {
         if (h->token) {
                 const char *given = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
                 if (!given || !http_token_equal(given, h->token))
-                        return reply_text(h, c, 403, "403 forbidden: this feed needs ?token=\n", NULL);
+                        return reply_text(h, c, 403, forbidden, NULL);
         }
         const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
         bool gz = s->gzip && ae && http_accepts_gzip(ae);
@@ -306,6 +634,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 *upload_data_size = 0;
                 return MHD_YES;
         }
+        /* The whole request is in, in time: its deadline no longer applies. */
+        wait_stop(h, conn_of(c));
         HttpRoute route = http_route(url, h->names, h->n_feeds, &feed);
         if (route == HTTP_ROUTE_NONE)
                 return reply_text(h, c, 404, "404 not found\n", NULL);
@@ -314,13 +644,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return reply_text(h, c, 405, "405 method not allowed\n", "GET, HEAD");
         switch (route) {
         case HTTP_ROUTE_HEALTHZ:
-                return h->healthy ? reply_text(h, c, 200, "ok\n", NULL) : reply_text(h, c, 503, "unhealthy\n", NULL);
+        {
+                _cleanup_free_ char *why = h->health ? h->health(h->health_userdata) : NULL;
+                if (!why)
+                        return reply_text(h, c, 200, "ok\n", NULL);
+                _cleanup_free_ char *text = xasprintf("unhealthy: %s\n", why);
+                return reply_text(h, c, 503, text, NULL);
+        }
         case HTTP_ROUTE_METRICS: {
                 _cleanup_free_ char *text = h->metrics ? h->metrics(h->metrics_userdata) : xstrdup("");
                 return reply_text(h, c, 200, text, NULL);
         }
         case HTTP_ROUTE_FEED:
-                return serve_feed(h, c, &h->feeds[feed]);
+                return serve_prepared(h, c, &h->feeds[feed], "403 forbidden: this feed needs ?token=\n");
+        case HTTP_ROUTE_INDEX:
+                if (!h->index.plain)
+                        return reply_text(h, c, 404, "404 not found\n", NULL);
+                return serve_prepared(h, c, &h->index,
+                                      "403 forbidden: these calendars need a token: open /feeds/?token=<feed_token>\n");
         default:
                 return reply_text(h, c, 404, "404 not found\n", NULL);
         }
@@ -328,16 +669,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- the loop --------------------------------------------------------- */
 
-static void rearm(Http *h)
+static void mhd_rearm(Http *h)
 {
         MHD_UNSIGNED_LONG_LONG ms;
+        /* At the limit MHD takes its listening socket out of its epoll set,
+         * and puts it back only at the start of a run, when there are free
+         * slots: after a run that freed some, run again at once, or the
+         * clients waiting in the accept queue would wait for some other
+         * event (up to the idle timeout). */
+        if (h->was_full && h->n_conns < HTTP_CONNECTION_LIMIT) {
+                h->was_full = false;
+                sd_event_source_set_time(h->timer, 0);
+                sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+                return;
+        }
         if (MHD_get_timeout(h->mhd, &ms) != MHD_YES) {
                 sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
                 return;
         }
-        uint64_t now;
-        sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-        sd_event_source_set_time(h->timer, now + ms * 1000);
+        sd_event_source_set_time(h->timer, loop_now(h) + ms * 1000);
         sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
 }
 
@@ -346,13 +696,30 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         Http *h = userdata;
         (void)s, (void)fd, (void)revents;
         MHD_run(h->mhd);
-        rearm(h);
+        mhd_rearm(h);
+        deadline_rearm(h);
         return 0;
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         (void)usec;
+        return on_io(s, -1, 0, userdata);
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Http *h = userdata;
+        (void)usec;
+        h->deadline_armed = 0; /* a oneshot source is off once it fired */
+        /* A request that came in while the loop was busy elsewhere is
+         * answered, not cut. */
+        MHD_run(h->mhd);
+        uint64_t now = loop_now(h);
+        while (h->wait_first && h->wait_first->deadline <= now)
+                conn_cut(h, h->wait_first);
+        /* MHD sees the ends of stream now, frees their slots and takes the
+         * next clients from the accept queue. */
         return on_io(s, -1, 0, userdata);
 }
 
@@ -363,16 +730,6 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
         (void)cls, (void)c;
         return strlen(s);
-}
-
-_printf_(2, 0) static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-        (void)cls;
-        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-        size_t n = strlen(msg);
-        while (n > 0 && msg[n - 1] == '\n')
-                msg[--n] = '\0';
-        log_warning("http: %s", msg);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
@@ -401,43 +758,104 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
         return 0;
 }
 
-int http_new(sd_event *e, const char *listen, Http **ret)
+static const char *listen_hint(int err)
+{
+        switch (err) {
+        case EADDRINUSE:
+                return "another program, or another tandem, has that port (`ss -ltnp` shows which): stop it, or set "
+                       "listen = to a free port in [tandem]";
+        case EACCES:
+                return "ports below 1024 need CAP_NET_BIND_SERVICE: set listen = to a port above 1023 in [tandem]";
+        case EADDRNOTAVAIL:
+                return "no interface of this machine has that address: set listen = to one of its addresses, "
+                       "127.0.0.1 or [::1] in [tandem]";
+        default:
+                return "check listen = in [tandem]";
+        }
+}
+
+/* tandem opens the listening socket itself, so that a failure is told once
+ * and plainly (MHD's own would be "Failed to bind to port 0"), and so that
+ * its options are ours: SO_REUSEADDR, for a restart to bind past the old
+ * connections in TIME_WAIT; never SO_REUSEPORT, with which a second daemon
+ * binds the same port and the kernel splits the clients between the two. */
+static int listen_socket(const char *where, int *ret)
 {
         struct sockaddr_storage ss;
         socklen_t len;
-        int r = parse_listen(listen, &ss, &len);
+        int r = parse_listen(where, &ss, &len);
         if (r < 0) {
-                log_error("listen = %s: cannot resolve the address", listen);
+                log_error("cannot listen on %s: cannot resolve the address; %s", where, listen_hint(0));
                 return r;
         }
+        _cleanup_close_ int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+            /* "[::]:8470" is IPv6 only, as "0.0.0.0:8470" is IPv4 only. */
+            (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+            bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+                r = -errno;
+                log_error("cannot listen on %s: %s; %s", where, strerror(-r), listen_hint(-r));
+                return r;
+        }
+        *ret = fd;
+        fd = -1;
+        return 0;
+}
+
+int http_new(sd_event *e, const char *listen, Http **ret)
+{
+        int fd = -1;
+        int r = listen_socket(listen, &fd);
+        if (r < 0)
+                return r;
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        getsockname(fd, (struct sockaddr *)&ss, &len);
         Http *h = xcalloc(1, sizeof(Http));
         h->event = sd_event_ref(e);
-        h->healthy = true;
+        h->deadline_armed = UINT64_MAX;
+        h->refused_log = (Throttle){.priority = LOG_WARNING, .what = "connections refused over the limits"};
+        h->timeout_log = (Throttle){.priority = LOG_INFO, .what = "connections closed for not sending a whole request in time"};
+        h->mhd_log = (Throttle){.priority = LOG_WARNING, .what = "libmicrohttpd messages held back"};
+        if (sd_event_add_time(e, &h->log_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC, on_log_timer, h) < 0) {
+                close(fd);
+                http_free(h);
+                return -EIO;
+        }
+        sd_event_source_set_enabled(h->log_timer, SD_EVENT_OFF);
         unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
         h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                                  MHD_OPTION_LISTEN_SOCKET, fd,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_LIMIT,
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SEC,
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                                  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
                                   MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
                                   MHD_OPTION_END);
         if (!h->mhd) {
-                log_error("cannot listen on %s: %m", listen);
+                log_error("cannot listen on %s: libmicrohttpd would not start", listen);
+                close(fd);
                 http_free(h);
-                return -EADDRINUSE;
+                return -EIO;
         }
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
         if (!info || sd_event_add_io(e, &h->io, info->epoll_fd, EPOLLIN, on_io, h) < 0 ||
-            sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, h) < 0) {
+            sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_timer, h) < 0 ||
+            /* Deadlines are cut in batches: 100 ms late is fine. */
+            sd_event_add_time(e, &h->deadline, CLOCK_MONOTONIC, UINT64_MAX, 100 * 1000, on_deadline, h) < 0) {
                 http_free(h);
                 return -EIO;
         }
         sd_event_source_set_description(h->io, "http");
         sd_event_source_set_description(h->timer, "http-timer");
-        rearm(h);
+        sd_event_source_set_description(h->deadline, "http-request-deadline");
+        sd_event_source_set_description(h->log_timer, "http-log");
+        mhd_rearm(h);
+        deadline_rearm(h);
         *ret = h;
         return 0;
 }
@@ -448,8 +866,14 @@ Http *http_free(Http *h)
                 return NULL;
         sd_event_source_disable_unref(h->io);
         sd_event_source_disable_unref(h->timer);
+        sd_event_source_disable_unref(h->deadline);
         if (h->mhd)
                 MHD_stop_daemon(h->mhd);
+        /* Nothing counted is lost at a stop. */
+        throttle_flush(&h->refused_log, true);
+        throttle_flush(&h->timeout_log, true);
+        throttle_flush(&h->mhd_log, true);
+        sd_event_source_disable_unref(h->log_timer);
         served_clear(h);
         sd_event_unref(h->event);
         free(h);
@@ -462,9 +886,10 @@ void http_set_metrics(Http *h, char *(*metrics)(void *userdata), void *userdata)
         h->metrics_userdata = userdata;
 }
 
-void http_set_health(Http *h, bool healthy)
+void http_set_health(Http *h, char *(*health)(void *userdata), void *userdata)
 {
-        h->healthy = healthy;
+        h->health = health;
+        h->health_userdata = userdata;
 }
 
 const HttpCounters *http_counters(const Http *h)

@@ -1,15 +1,23 @@
 /* ledger.h — the delivery ledger in SQLite under state_dir: the outcome of
  * every reminder, and each meeting's definition history (for SEQUENCE and
- * LAST-MODIFIED). It is the daemon's only mutable state. */
+ * LAST-MODIFIED). It is the daemon's only mutable state (README "Delivery
+ * guarantees").
+ *
+ * Fail closed: an attempt is durable before its request may leave
+ * (ledger_attempts); a read that fails is an error, never "not attempted";
+ * an outcome that cannot be written yet is kept and retried, and reads see
+ * it meanwhile. One daemon per state directory: ledger_open() takes its
+ * lock. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "feed.h"
 
 typedef struct Ledger Ledger;
 
-/* A reminder's identity (SPEC.md section 5). */
+/* A reminder's identity (README "Delivery guarantees"). */
 typedef struct ReminderKey {
         const char *meeting;
         int64_t start;  /* the occurrence's start, UTC seconds */
@@ -18,40 +26,59 @@ typedef struct ReminderKey {
 } ReminderKey;
 
 typedef enum LedgerStatus {
-        LEDGER_NONE,    /* never attempted */
-        LEDGER_SENDING, /* attempted; the outcome was not recorded (a crash) */
+        LEDGER_NONE,       /* never attempted */
+        LEDGER_SENDING,    /* attempted; no outcome recorded (in flight, or a crash) */
         LEDGER_SENT,
         LEDGER_FAILED,
-        LEDGER_MISSED,
+        LEDGER_MISSED,     /* its meeting started while it could not be sent */
+        LEDGER_SUPERSEDED, /* overdue, and a later reminder of the occurrence tells the same */
+        _LEDGER_STATUS_MAX,
 } LedgerStatus;
+extern const char *const ledger_status_names[_LEDGER_STATUS_MAX];
 
-int ledger_open(const char *state_dir, Ledger **ret);
+typedef struct LedgerRow {
+        LedgerStatus status;
+        int http_status; /* the last answer, 0 if none */
+} LedgerRow;
+
+/* Takes <state_dir>/lock (another daemon holding it: -EBUSY, logged with
+ * its pid) and opens <state_dir>/ledger.sqlite, creating both. A ledger
+ * written on a simulated clock is never opened on the real one, nor the
+ * other way round (-EXDEV, logged). */
+int ledger_open(const char *state_dir, bool simulated, Ledger **ret);
 Ledger *ledger_close(Ledger *l);
 static inline void ledger_closep(Ledger **l) { ledger_close(*l); }
 
-/* Groups the writes until the matching ledger_commit() into one
- * transaction: one disk sync instead of one per write. Nests. */
-void ledger_begin(Ledger *l);
-void ledger_commit(Ledger *l);
+/* 0, or -EIO when the ledger cannot be read. */
+int ledger_get(Ledger *l, const ReminderKey *k, LedgerRow *ret);
 
-LedgerStatus ledger_status(Ledger *l, const ReminderKey *k);
-/* True for sent, failed and missed: nothing more will be done. */
-static inline bool ledger_status_is_final(LedgerStatus s) { return s >= LEDGER_SENT; }
-/* Recorded durably before each request, so a crash repeats at most the
- * request in flight. */
-int ledger_attempt(Ledger *l, const ReminderKey *k, int64_t now);
-int ledger_sent(Ledger *l, const ReminderKey *k, int http_status, int64_t now);
-int ledger_failed(Ledger *l, const ReminderKey *k, int http_status, const char *error, int64_t now);
-/* Only where nothing is recorded yet. */
-int ledger_missed(Ledger *l, const ReminderKey *k, int64_t now);
+/* Records the attempts about to be made, and every outcome waiting to be
+ * written, in one durable transaction. Returns 0 when all of it is on disk;
+ * -EIO when none of it is: then no request may leave. */
+int ledger_attempts(Ledger *l, const ReminderKey *const *keys, size_t n, int64_t now);
+/* An outcome (sent, failed, missed, superseded). It is written at the next
+ * ledger_flush() or ledger_attempts(), and ledger_get() sees it at once. A
+ * sent reminder stays sent. */
+void ledger_record(Ledger *l, const ReminderKey *k, LedgerStatus status, int http_status, const char *error,
+                   int64_t now);
+/* Writes the outcomes recorded since the last write, and the time the
+ * daemon was last alive, in one transaction. -EIO keeps them for the next
+ * try. */
+int ledger_flush(Ledger *l, int64_t now);
+/* Outcomes recorded but not yet on disk. */
+size_t ledger_backlog(const Ledger *l);
+/* The last write or read error ("database or disk is full"), or NULL after
+ * a write succeeded. */
+const char *ledger_error(const Ledger *l);
 
-/* The meeting's revision: a new fingerprint raises the sequence and sets
- * the modification time to now. */
-int ledger_meeting(Ledger *l, const char *id, const char *fingerprint, int64_t now, FeedMeta *ret);
+/* Each meeting's revision, in one transaction: a new fingerprint raises
+ * its sequence and sets its modification time to now. On error ret[] holds
+ * what could be read (sequence 0, modified now where nothing could). */
+int ledger_meetings(Ledger *l, const char *const *ids, const char *const *fingerprints, size_t n, int64_t now,
+                    FeedMeta *ret);
 
 /* When the daemon last ran: reminders due since then were due while it was
  * down. Returns -ENOENT on a new ledger. */
 int ledger_get_alive(Ledger *l, int64_t *ret);
-int ledger_set_alive(Ledger *l, int64_t now);
 
 int64_t ledger_count(Ledger *l, LedgerStatus s);

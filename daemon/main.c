@@ -22,6 +22,7 @@ typedef struct Options {
         unsigned days;
         double clock_rate;
         bool json, quiet;
+        bool clock_step;
         bool seen_days, seen_from, seen_json, seen_output, seen_department, seen_clock;
 } Options;
 
@@ -39,7 +40,7 @@ static const char usage_text[] =
         "  preview [--from DATE] [--days N] [--department ID] [--json]\n"
         "                              list the meetings in a window (default: the\n"
         "                              next 14 days) with each department's local time\n"
-        "  run [--clock INSTANT] [--clock-rate N]\n"
+        "  run [--clock INSTANT [--clock-rate N | --clock-step]]\n"
         "                              the daemon, in the foreground: writes the feeds\n"
         "                              and posts every reminder to chat\n"
         "  notify-test DEPARTMENT      post a test message to that department's chat\n"
@@ -56,6 +57,9 @@ static const char usage_text[] =
         "      --clock INSTANT         run, FOR TESTING: start the daemon's clock at an\n"
         "                              RFC 3339 instant instead of now\n"
         "      --clock-rate N          run, FOR TESTING: the clock runs N times faster\n"
+        "      --clock-step            run, FOR TESTING: the clock stands still but for\n"
+        "                              jumps to the next timer, up to each RFC 3339\n"
+        "                              instant read from standard input\n"
         "  -h, --help                  this text\n"
         "  -V, --version               the version\n"
         "\n"
@@ -77,7 +81,7 @@ _printf_(1, 2) static int usage_error(const char *fmt, ...)
 static int load(const Options *o, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
-        int r = schedule_load(o->config, config, schedule, &diags);
+        int r = schedule_load(o->config, time(NULL), config, schedule, &diags);
         diag_print(&diags, stderr);
         if (r == -EINVAL)
                 fprintf(stderr, "%s: %zu error%s\n", o->config, diags.n_errors, diags.n_errors == 1 ? "" : "s");
@@ -166,6 +170,12 @@ static int cmd_check(const Options *o)
                 printf("  %-16s %s at %02d:%02d %s; %s\n", "", cadence_text(m, cad, sizeof cad), m->hour, m->minute,
                        tz_name(m->zone), when);
         }
+        static const char *const from[] = {
+                [STATE_DIR_CONFIG] = "state_dir",
+                [STATE_DIR_SYSTEMD] = "systemd's StateDirectory=",
+                [STATE_DIR_NEXT_TO_CONFIG] = "the default, next to the config file; tandem.service uses its StateDirectory= instead",
+        };
+        printf("\nLedger: %s/ledger.sqlite (%s)\n", c->state_dir, from[c->state_dir_from]);
         printf("\nFeeds (subscribe with the webcal:// link; tandem run also writes them to %s):\n", c->feed_dir);
         for (size_t i = 0; i <= c->n_departments; i++) {
                 const char *name = i ? c->departments[i - 1].id : "all";
@@ -243,12 +253,17 @@ static int cmd_preview(const Options *o)
 static int cmd_run(const Options *o)
 {
         int64_t start = -1;
+        ClockMode mode = CLOCK_MODE_REAL;
         if (o->clock) {
                 if (tz_parse_rfc3339(o->clock, &start) < 0)
                         return usage_error("--clock: expected an RFC 3339 instant like 2026-03-01T08:00:00Z, got \"%s\"", o->clock);
                 start *= USEC_PER_SEC;
-        }
-        return daemon_run(o->config, start, o->clock_rate);
+                mode = o->clock_step ? CLOCK_MODE_STEP : CLOCK_MODE_RATE;
+        } else if (o->clock_step || o->clock_rate != 1.0)
+                return usage_error("--clock-rate and --clock-step need --clock INSTANT");
+        if (o->clock_step && o->clock_rate != 1.0)
+                return usage_error("--clock-rate and --clock-step exclude each other");
+        return daemon_run(o->config, mode, start, o->clock_rate);
 }
 
 static int cmd_notify_test(const Options *o)
@@ -282,20 +297,21 @@ static int check_option_use(const char *cmd, const Options *o)
                 return usage_error("-o is an option of export");
         if (o->seen_department && !preview && !export)
                 return usage_error("--department is an option of export and preview");
-        if ((o->seen_clock || o->clock_rate != 1.0) && !streq(cmd, "run"))
-                return usage_error("--clock and --clock-rate are options of run");
+        if ((o->seen_clock || o->clock_rate != 1.0 || o->clock_step) && !streq(cmd, "run"))
+                return usage_error("--clock, --clock-rate and --clock-step are options of run");
         return 0;
 }
 
 int main(int argc, char **argv)
 {
-        enum { OPT_FROM = 256, OPT_DAYS, OPT_JSON, OPT_CLOCK, OPT_CLOCK_RATE };
+        enum { OPT_FROM = 256, OPT_DAYS, OPT_JSON, OPT_CLOCK, OPT_CLOCK_RATE, OPT_CLOCK_STEP };
         static const struct option longopts[] = {
                 {"config", required_argument, NULL, 'c'},    {"department", required_argument, NULL, 'd'},
                 {"output", required_argument, NULL, 'o'},    {"from", required_argument, NULL, OPT_FROM},
                 {"days", required_argument, NULL, OPT_DAYS}, {"json", no_argument, NULL, OPT_JSON},
                 {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
                 {"clock", required_argument, NULL, OPT_CLOCK}, {"clock-rate", required_argument, NULL, OPT_CLOCK_RATE},
+                {"clock-step", no_argument, NULL, OPT_CLOCK_STEP},
                 {"quiet", no_argument, NULL, 'q'},
                 {NULL, 0, NULL, 0},
         };
@@ -324,6 +340,7 @@ int main(int argc, char **argv)
                                 return usage_error("--clock-rate: expected a number from 0.001 to 10000000, got \"%s\"", optarg);
                         break;
                 }
+                case OPT_CLOCK_STEP: o.clock_step = true; break;
                 case 'h': fputs(usage_text, stdout); return 0;
                 case 'V': printf("tandem %s\n", TANDEM_VERSION); return 0;
                 case ':': return usage_error("%s needs a value", argv[optind - 1]);

@@ -9,16 +9,17 @@
 
 static const char *const day_abbr[8] = {NULL, "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
-/* "Tue 10:00-11:00 CET" in the zone; the end's abbreviation is given too
- * when a DST change falls inside the meeting. */
+/* "Tue 2026-12-01 10:00-11:00 CET" in the zone: the date in ISO 8601 (a
+ * "12-01" reads as January 12 to half the world); the end's abbreviation
+ * is given too when a DST change falls inside the meeting. */
 static void format_span(char *buf, size_t n, icaltimezone *z, int64_t start, int64_t end)
 {
         Wall a = tz_instant_to_wall(z, start), b = tz_instant_to_wall(z, end);
         char abbr_a[16], abbr_b[16];
         snprintf(abbr_a, sizeof abbr_a, "%s", tz_abbrev(z, start));
         snprintf(abbr_b, sizeof abbr_b, "%s", tz_abbrev(z, end));
-        snprintf(buf, n, "%s %02d-%02d %02d:%02d-%02d:%02d %s%s%s", day_abbr[date_weekday(a.date)], a.date.month,
-                 a.date.day, a.hour, a.minute, b.hour, b.minute, abbr_a, streq(abbr_a, abbr_b) ? "" : "/",
+        snprintf(buf, n, "%s %04d-%02d-%02d %02d:%02d-%02d:%02d %s%s%s", day_abbr[date_weekday(a.date)], a.date.year,
+                 a.date.month, a.date.day, a.hour, a.minute, b.hour, b.minute, abbr_a, streq(abbr_a, abbr_b) ? "" : "/",
                  streq(abbr_a, abbr_b) ? "" : abbr_b);
 }
 
@@ -52,11 +53,16 @@ void preview_table(FILE *out, const Schedule *s, const Occurrence *occ, size_t n
                         fprintf(out, "      reminders: none\n");
                         continue;
                 }
+                /* a reminder on the day of the heading shows its time, on
+                 * another day its date too */
                 fprintf(out, "      reminders:");
                 for (size_t k = 0; k < m->n_reminders; k++) {
                         Wall r = tz_instant_to_wall(home, occ[i].start - m->reminders[k].before);
-                        fprintf(out, "%s %s before (%s %02d:%02d)", k ? "," : "", m->reminders[k].text,
-                                day_abbr[date_weekday(r.date)], r.hour, r.minute);
+                        fprintf(out, "%s %s before (", k ? "," : "", m->reminders[k].text);
+                        if (date_to_days(r.date) != day)
+                                fprintf(out, "%s %04d-%02d-%02d ", day_abbr[date_weekday(r.date)], r.date.year,
+                                        r.date.month, r.date.day);
+                        fprintf(out, "%02d:%02d)", r.hour, r.minute);
                 }
                 fprintf(out, "\n");
         }

@@ -1,12 +1,13 @@
 /* reminder.c — the reminder heap, catch-up after downtime, and the hand-off
- * to chat and delivery with the ledger in between. */
+ * to chat and delivery with the ledger in between. Decisions come from
+ * outbox.c; every ledger call's result changes what happens next. */
 #include "reminder.h"
 
 #include <errno.h>
-#include <systemd/sd-daemon.h>
 
 #include "clock.h"
 #include "log.h"
+#include "outbox.h"
 #include "util.h"
 
 /* The next reminder of one (meeting, offset, department). */
@@ -27,22 +28,24 @@ typedef struct Pending {
 
 struct Reminders {
         sd_event *event;
-        sd_event_source *timer;
+        ClockTimer *timer;
         Ledger *ledger;
         Delivery *delivery;
         const Schedule *schedule;
         Entry *heap;
         size_t n, alloc;
         Pending *pending;
-        uint64_t sent, failed, missed;
-        MetricsDepartment *depts; /* ids owned here */
+        uint64_t sent, failed, missed, superseded;
+        MetricsDepartment *depts; /* id and last_error owned here */
         size_t n_depts, alloc_depts;
+        bool blocked;
+        void (*changed)(void *);
+        void *changed_userdata;
 };
 
-typedef enum Outcome { OUTCOME_SENT, OUTCOME_FAILED, OUTCOME_MISSED } Outcome;
-
-/* Counts an outcome, in total and for the department. */
-static void count(Reminders *r, const char *dept, Outcome o)
+/* Counts an outcome, in total and for the department, and follows whether
+ * delivery to the department works (README "/healthz"). */
+static void count(Reminders *r, const char *dept, LedgerStatus s, const char *error, int64_t now)
 {
         MetricsDepartment *d = NULL;
         for (size_t i = 0; i < r->n_depts && !d; i++)
@@ -53,10 +56,23 @@ static void count(Reminders *r, const char *dept, Outcome o)
                 d = &r->depts[r->n_depts++];
                 *d = (MetricsDepartment){.id = xstrdup(dept)};
         }
-        switch (o) {
-        case OUTCOME_SENT: r->sent++, d->sent++; break;
-        case OUTCOME_FAILED: r->failed++, d->failed++; break;
-        case OUTCOME_MISSED: r->missed++, d->missed++; break;
+        switch (s) {
+        case LEDGER_SENT:
+                r->sent++, d->sent++;
+                d->failing_since = 0;
+                free((char *)d->last_error);
+                d->last_error = NULL;
+                break;
+        case LEDGER_FAILED:
+                r->failed++, d->failed++;
+                if (!d->failing_since)
+                        d->failing_since = now;
+                free((char *)d->last_error);
+                d->last_error = xstrdup(error ? error : "failed");
+                break;
+        case LEDGER_MISSED: r->missed++, d->missed++; break;
+        case LEDGER_SUPERSEDED: r->superseded++, d->superseded++; break;
+        default: break;
         }
 }
 
@@ -102,10 +118,20 @@ static Entry heap_pop(Reminders *r)
 
 /* ---- scheduling ---------------------------------------------------- */
 
-static ReminderKey entry_key(const Entry *e)
+static ReminderKey key_of(const Occurrence *o, size_t reminder, size_t dept)
 {
-        const Meeting *m = e->occ.meeting;
-        return (ReminderKey){m->id, e->occ.start, m->reminders[e->reminder].before, m->departments[e->dept]->id};
+        const Meeting *m = o->meeting;
+        return (ReminderKey){m->id, o->start, m->reminders[reminder].before, m->departments[dept]->id};
+}
+
+/* "sync/sales 15m before 2026-03-02T10:00:00Z" */
+static char *label_of(const Occurrence *o, size_t reminder, size_t dept)
+{
+        const Meeting *m = o->meeting;
+        char start[32];
+        tz_format_rfc3339(icaltimezone_get_utc_timezone(), o->start, start);
+        return xasprintf("reminder %s/%s %s before %s", m->id, m->departments[dept]->id, m->reminders[reminder].text,
+                         start);
 }
 
 /* Queues the entry for the first occurrence that starts after `after`. */
@@ -119,17 +145,16 @@ static void schedule_entry(Reminders *r, const Meeting *m, size_t reminder, size
 
 static void arm(Reminders *r)
 {
-        if (r->n == 0) {
-                sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
-        } else {
-                clockid_t clk;
-                uint64_t usec;
-                clock_timer_target(r->heap[0].due * USEC_PER_SEC, &clk, &usec);
-                sd_event_source_set_time(r->timer, usec);
-                sd_event_source_set_enabled(r->timer, SD_EVENT_ONESHOT);
-        }
-        _cleanup_free_ char *status = reminders_status(r);
-        sd_notifyf(false, "STATUS=%s", status);
+        int64_t now = clock_now();
+        if (r->blocked || ledger_backlog(r->ledger) > 0)
+                /* Retry the ledger; a due reminder is not dropped meanwhile. */
+                clock_timer_at(r->timer, clock_now_usec() + REMINDERS_RETRY_USEC);
+        else if (r->n > 0)
+                clock_timer_at(r->timer, (r->heap[0].due > now ? r->heap[0].due : now) * USEC_PER_SEC);
+        else
+                clock_timer_off(r->timer);
+        if (r->changed)
+                r->changed(r->changed_userdata);
 }
 
 static Pending *pending_find(Reminders *r, const ReminderKey *k)
@@ -153,43 +178,56 @@ static void pending_free(Reminders *r, Pending *p)
         free(p);
 }
 
-static void on_attempt(void *userdata)
-{
-        Pending *p = userdata;
-        ledger_attempt(p->owner->ledger, &p->key, clock_now());
-}
-
 static void on_done(void *userdata, const DeliverResult *res)
 {
         Pending *p = userdata;
         Reminders *r = p->owner;
-        if (res->ok) {
-                ledger_sent(r->ledger, &p->key, res->http_status, clock_now());
-                count(r, p->department, OUTCOME_SENT);
-        } else {
-                ledger_failed(r->ledger, &p->key, res->http_status, res->error, clock_now());
-                count(r, p->department, OUTCOME_FAILED);
-        }
+        int64_t now = clock_now();
+        LedgerStatus s = res->ok ? LEDGER_SENT : LEDGER_FAILED;
+        ledger_record(r->ledger, &p->key, s, res->http_status, res->error, now);
+        count(r, p->department, s, res->error, now);
         pending_free(r, p);
 }
 
-static void send_reminder(Reminders *r, const Entry *e, int64_t now)
+/* The delivery gate: every attempt of the pass on disk, or none leaves. */
+static int gate(void *userdata, void *const *jobs, size_t n)
+{
+        Reminders *r = userdata;
+        _cleanup_free_ const ReminderKey **keys = xcalloc(n, sizeof(ReminderKey *));
+        for (size_t i = 0; i < n; i++)
+                keys[i] = &((Pending *)jobs[i])->key;
+        return ledger_attempts(r->ledger, keys, n, clock_now());
+}
+
+static void pass_end(void *userdata)
+{
+        Reminders *r = userdata;
+        if (ledger_backlog(r->ledger) > 0)
+                ledger_flush(r->ledger, clock_now());
+        arm(r);
+}
+
+static int send_reminder(Reminders *r, const Entry *e, int64_t now)
 {
         const Meeting *m = e->occ.meeting;
         const Department *d = m->departments[e->dept];
         const Reminder *rem = &m->reminders[e->reminder];
-        ReminderKey k = entry_key(e);
+        ReminderKey k = key_of(&e->occ, e->reminder, e->dept);
         ChatMessage msg;
 
         chat_reminder(m, d, &e->occ, rem, now, &msg);
         if (d->chat == CHAT_CONSOLE) {
-                ledger_attempt(r->ledger, &k, now);
+                const ReminderKey *keys[] = {&k};
+                if (ledger_attempts(r->ledger, keys, 1, now) < 0) {
+                        chat_message_free(&msg);
+                        return -EIO;
+                }
                 printf("%s\n", msg.line);
                 fflush(stdout);
-                ledger_sent(r->ledger, &k, 0, now);
-                count(r, d->id, OUTCOME_SENT);
+                ledger_record(r->ledger, &k, LEDGER_SENT, 0, NULL, now);
+                count(r, d->id, LEDGER_SENT, NULL, now);
                 chat_message_free(&msg);
-                return;
+                return 0;
         }
         Pending *p = xcalloc(1, sizeof(Pending));
         p->owner = r;
@@ -198,49 +236,72 @@ static void send_reminder(Reminders *r, const Entry *e, int64_t now)
         p->key = (ReminderKey){p->meeting, k.start, k.offset, p->department};
         p->next = r->pending;
         r->pending = p;
-        _cleanup_free_ char *label = xasprintf("reminder %s/%s %s before %lld", m->id, d->id, rem->text, (long long)k.start);
-        DeliverCallbacks cb = {on_attempt, on_done};
+        _cleanup_free_ char *label = label_of(&e->occ, e->reminder, e->dept);
+        DeliverCallbacks cb = {on_done};
         deliver_submit(r->delivery, d->webhook, &msg, e->occ.start * USEC_PER_SEC, label, &cb, p);
+        return 0;
 }
 
-/* One due entry: send it unless the ledger or delivery already has it. */
-static void fire(Reminders *r, const Entry *e, int64_t now)
+/* One due entry: what the ledger says of every reminder of its occurrence
+ * for the department, then outbox_decide(). -EIO when the ledger cannot be
+ * read: nothing is decided then. */
+static int fire(Reminders *r, const Entry *e, int64_t now)
 {
-        ReminderKey k = entry_key(e);
-        LedgerStatus st = ledger_status(r->ledger, &k);
-        if (ledger_status_is_final(st) || pending_find(r, &k))
-                return;
-        if (e->occ.start <= now) {
-                /* The loop could not run in time (suspend, a clock step). */
-                log_warning("reminder %s/%s missed: the meeting started at %lld", k.meeting, k.department, (long long)k.start);
-                if (st == LEDGER_SENDING)
-                        ledger_failed(r->ledger, &k, 0, "the meeting started before it could be sent", now);
-                else
-                        ledger_missed(r->ledger, &k, now);
-                count(r, k.department, OUTCOME_MISSED);
-                return;
+        const Meeting *m = e->occ.meeting;
+        OutboxSlot slots[m->n_reminders];
+        for (size_t i = 0; i < m->n_reminders; i++) {
+                ReminderKey k = key_of(&e->occ, i, e->dept);
+                slots[i] = (OutboxSlot){.before = m->reminders[i].before, .in_flight = pending_find(r, &k) != NULL};
+                if (ledger_get(r->ledger, &k, &slots[i].row) < 0)
+                        return -EIO;
         }
-        send_reminder(r, e, now);
+        ReminderKey k = key_of(&e->occ, e->reminder, e->dept);
+        _cleanup_free_ char *label = NULL;
+        switch (outbox_decide(slots, m->n_reminders, e->reminder, e->occ.start, now)) {
+        case OUTBOX_SEND:
+                return send_reminder(r, e, now);
+        case OUTBOX_SUPERSEDE:
+                label = label_of(&e->occ, e->reminder, e->dept);
+                log_info("%s: superseded: overdue, and a later reminder of the same meeting follows soon", label);
+                ledger_record(r->ledger, &k, LEDGER_SUPERSEDED, 0, NULL, now);
+                count(r, k.department, LEDGER_SUPERSEDED, NULL, now);
+                return 0;
+        case OUTBOX_MISS:
+                label = label_of(&e->occ, e->reminder, e->dept);
+                log_warning("%s: missed: the meeting started before it could be sent", label);
+                ledger_record(r->ledger, &k, LEDGER_MISSED, 0, NULL, now);
+                count(r, k.department, LEDGER_MISSED, NULL, now);
+                return 0;
+        case OUTBOX_FAIL:
+                label = label_of(&e->occ, e->reminder, e->dept);
+                log_warning("%s: failed: the meeting started while it was being sent", label);
+                ledger_record(r->ledger, &k, LEDGER_FAILED, slots[e->reminder].row.http_status,
+                              "the meeting started before it could be sent", now);
+                count(r, k.department, LEDGER_FAILED, "the meeting started before it could be sent", now);
+                return 0;
+        case OUTBOX_WAIT:
+        case OUTBOX_DONE:
+                return 0;
+        }
+        return 0;
 }
 
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+/* Everything due by now, then one write of the outcomes. */
+static void on_timer(void *userdata)
 {
         Reminders *r = userdata;
         int64_t now = clock_now();
-        (void)s, (void)usec;
-        /* Everything due now is recorded in one transaction (one disk sync,
-         * not two per reminder); requests leave only after the commit, from
-         * the event loop. */
-        ledger_begin(r->ledger);
+        r->blocked = false;
         while (r->n > 0 && r->heap[0].due <= now) {
+                if (fire(r, &r->heap[0], now) < 0) {
+                        r->blocked = true; /* fail closed: the entry stays, retried later */
+                        break;
+                }
                 Entry e = heap_pop(r);
-                fire(r, &e, now);
                 schedule_entry(r, e.occ.meeting, e.reminder, e.dept, e.occ.start);
         }
-        ledger_set_alive(r->ledger, now);
-        ledger_commit(r->ledger);
+        ledger_flush(r->ledger, now);
         arm(r);
-        return 0;
 }
 
 /* Reminders of meetings that started while the daemon was down: nothing
@@ -257,7 +318,8 @@ static void record_missed(Reminders *r, const Schedule *s, int64_t since, int64_
                 for (size_t ri = 0; ri < m->n_reminders; ri++)
                         for (size_t di = 0; di < m->n_departments; di++) {
                                 Entry e = {occ[i].start - m->reminders[ri].before, occ[i], ri, di};
-                                fire(r, &e, now);
+                                if (fire(r, &e, now) < 0)
+                                        return; /* the ledger cannot be read: they stay as they are */
                         }
         }
 }
@@ -267,29 +329,16 @@ void reminders_load(Reminders *r, const Schedule *s, bool startup)
         int64_t now = clock_now(), alive;
         r->schedule = s;
         r->n = 0;
-        ledger_begin(r->ledger);
         if (startup && ledger_get_alive(r->ledger, &alive) == 0 && alive < now)
                 record_missed(r, s, alive, now);
-        ledger_commit(r->ledger);
         for (size_t i = 0; i < s->config->n_meetings; i++) {
                 const Meeting *m = &s->config->meetings[i];
                 for (size_t ri = 0; ri < m->n_reminders; ri++)
                         for (size_t di = 0; di < m->n_departments; di++)
                                 schedule_entry(r, m, ri, di, now);
         }
-        ledger_set_alive(r->ledger, now);
         /* Reminders already due (downtime, a new offset) go out now. */
-        on_timer(NULL, 0, r);
-}
-
-static void batch_begin(void *ledger)
-{
-        ledger_begin(ledger);
-}
-
-static void batch_end(void *ledger)
-{
-        ledger_commit(ledger);
+        on_timer(r);
 }
 
 int reminders_new(sd_event *e, Ledger *ledger, Delivery *delivery, Reminders **ret)
@@ -298,17 +347,12 @@ int reminders_new(sd_event *e, Ledger *ledger, Delivery *delivery, Reminders **r
         r->event = sd_event_ref(e);
         r->ledger = ledger;
         r->delivery = delivery;
-        deliver_set_batch(delivery, batch_begin, batch_end, ledger);
-        clockid_t clk;
-        uint64_t usec;
-        clock_timer_target(0, &clk, &usec);
-        int k = sd_event_add_time(e, &r->timer, clk, UINT64_MAX, 1, on_timer, r);
+        deliver_set_gate(delivery, gate, pass_end, r);
+        int k = clock_timer_new(e, "reminders", on_timer, r, &r->timer);
         if (k < 0) {
                 reminders_free(r);
                 return k;
         }
-        sd_event_source_set_description(r->timer, "reminders");
-        sd_event_source_set_enabled(r->timer, SD_EVENT_OFF);
         *ret = r;
         return 0;
 }
@@ -319,19 +363,27 @@ Reminders *reminders_free(Reminders *r)
                 return NULL;
         while (r->pending)
                 pending_free(r, r->pending);
-        sd_event_source_disable_unref(r->timer);
+        clock_timer_free(r->timer);
         sd_event_unref(r->event);
-        for (size_t i = 0; i < r->n_depts; i++)
+        for (size_t i = 0; i < r->n_depts; i++) {
                 free((char *)r->depts[i].id);
+                free((char *)r->depts[i].last_error);
+        }
         free(r->depts);
         free(r->heap);
         free(r);
         return NULL;
 }
 
+void reminders_set_listener(Reminders *r, void (*changed)(void *), void *userdata)
+{
+        r->changed = changed;
+        r->changed_userdata = userdata;
+}
+
 void reminders_stats(const Reminders *r, ReminderStats *ret)
 {
-        *ret = (ReminderStats){r->sent, r->failed, r->missed, r->n, r->n ? r->heap[0].due : 0};
+        *ret = (ReminderStats){r->sent, r->failed, r->missed, r->superseded, r->n, r->n ? r->heap[0].due : 0, r->blocked};
 }
 
 char *reminders_status(const Reminders *r)

@@ -1,6 +1,8 @@
 /* reminder.h — turns the schedule into reminders at the right instants
- * (SPEC.md section 5). For each meeting, offset and department only the
- * next reminder is held, in a heap ordered by when it is due. */
+ * (README "Delivery guarantees"). For each meeting, offset and department
+ * only the next reminder is held, in a heap ordered by when it is due. What
+ * to do with a due reminder is decided by outbox.h; this is the shell that
+ * reads the ledger, asks, and acts: chat text, delivery, console. */
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -13,13 +15,20 @@
 typedef struct Reminders Reminders;
 
 typedef struct ReminderStats {
-        uint64_t sent, failed, missed;
+        uint64_t sent, failed, missed, superseded;
         size_t pending;     /* heap entries: reminders scheduled */
         int64_t next_due;   /* seconds, 0 if none */
+        bool blocked;       /* the ledger could not be read: nothing is decided until it can */
 } ReminderStats;
+
+/* The ledger retry interval while it cannot be read or written. */
+#define REMINDERS_RETRY_USEC (5 * USEC_PER_SEC)
 
 int reminders_new(sd_event *e, Ledger *ledger, Delivery *delivery, Reminders **ret);
 Reminders *reminders_free(Reminders *r);
+/* Called after every pass (reminders handled, requests finished), for
+ * STATUS= and health. */
+void reminders_set_listener(Reminders *r, void (*changed)(void *userdata), void *userdata);
 
 /* Schedules from now on. On start-up (not on reload), reminders of
  * meetings that started while the daemon was down are recorded as missed. */
@@ -28,5 +37,5 @@ void reminders_stats(const Reminders *r, ReminderStats *ret);
 /* Outcomes by department since start (ids stay valid until the next call
  * or reminders_free). */
 const MetricsDepartment *reminders_departments(const Reminders *r, size_t *n);
-/* "Next reminder: ..." for sd_notify STATUS=. */
+/* "Next reminder: ...". Caller frees. */
 char *reminders_status(const Reminders *r);

@@ -33,16 +33,14 @@ int64_t schedule_first_start(icalcomponent *vevent)
         return prop_instant(icalcomponent_get_first_property(vevent, ICAL_DTSTART_PROPERTY));
 }
 
-static bool is_exdate(icalcomponent *vevent, Wall w)
+/* RFC 5545 section 3.8.5.1: EXDATE removes the occurrences that start at
+ * its instants (in whatever form it is written). */
+static bool is_exdate(icalcomponent *vevent, int64_t start)
 {
-        int64_t s = wall_to_seconds(w);
         for (icalproperty *p = icalcomponent_get_first_property(vevent, ICAL_EXDATE_PROPERTY); p;
-             p = icalcomponent_get_next_property(vevent, ICAL_EXDATE_PROPERTY)) {
-                Wall x;
-                prop_zone(p, &x);
-                if (wall_to_seconds(x) == s)
+             p = icalcomponent_get_next_property(vevent, ICAL_EXDATE_PROPERTY))
+                if (prop_instant(p) == start)
                         return true;
-        }
         return false;
 }
 
@@ -73,6 +71,14 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
         int64_t duration = dtend ? prop_instant(dtend) - start0
                                  : icaldurationtype_as_int(icalcomponent_get_duration(vevent));
 
+        if (!rrule) {
+                /* one occurrence: an occurrence at a DST edge, in UTC */
+                if (start0 >= from && start0 < to && max > 0) {
+                        GROW(*ret, *n, *alloc);
+                        (*ret)[(*n)++] = (Occurrence){m, start0, start0 + duration};
+                }
+                return;
+        }
         /* The rule yields wall times in DTSTART's zone; RFC 5545 counts
          * DTSTART itself as the first occurrence. */
         struct icalrecurrencetype rule = rule_in_wall_time(icalproperty_get_rrule(rrule), zone);
@@ -91,7 +97,7 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
                 int64_t start = tz_wall_to_instant(zone, w);
                 if (start >= to)
                         break;
-                if (start < from || is_exdate(vevent, w))
+                if (start < from || is_exdate(vevent, start))
                         continue;
                 GROW(*ret, *n, *alloc);
                 (*ret)[(*n)++] = (Occurrence){m, start, start + duration};
@@ -109,6 +115,22 @@ static int occurrence_cmp(const void *a, const void *b)
         return x->meeting < y->meeting ? -1 : x->meeting > y->meeting;
 }
 
+/* A meeting's occurrences: its rule's and those at DST edges, published
+ * apart. With max, the first max of them in time order. */
+static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to, size_t max, Occurrence **ret,
+                           size_t *n, size_t *alloc)
+{
+        const Meeting *m = &s->config->meetings[i];
+        size_t first = *n;
+        schedule_expand(s->events[i], m, from, to, max, ret, n, alloc);
+        for (size_t k = 0; k < s->n_exceptions[i]; k++)
+                schedule_expand(s->exceptions[i][k], m, from, to, max, ret, n, alloc);
+        if (*n - first > 1)
+                qsort(*ret + first, *n - first, sizeof(Occurrence), occurrence_cmp);
+        if (*n - first > max)
+                *n = first + max;
+}
+
 size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const Department *dept,
                             Occurrence **ret)
 {
@@ -118,7 +140,7 @@ size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const D
                 const Meeting *m = &s->config->meetings[i];
                 if (dept && !meeting_has_department(m, dept))
                         continue;
-                schedule_expand(s->events[i], m, from, to, SIZE_MAX, &v, &n, &alloc);
+                expand_meeting(s, i, from, to, SIZE_MAX, &v, &n, &alloc);
         }
         if (n > 1)
                 qsort(v, n, sizeof(*v), occurrence_cmp);
@@ -133,7 +155,7 @@ bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence
         size_t n = 0, alloc = 0;
         /* The iterator itself ends at UNTIL or COUNT; every rule was checked
          * to have an occurrence when it was built. */
-        schedule_expand(s->events[i], m, from, INT64_MAX, 1, &v, &n, &alloc);
+        expand_meeting(s, i, from, INT64_MAX, 1, &v, &n, &alloc);
         if (n > 0)
                 *ret = v[0];
         free(v);
@@ -145,20 +167,84 @@ bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence
 
 static const char *const byday_names[8] = {NULL, "SU", "MO", "TU", "WE", "TH", "FR", "SA"};
 
+/* The changes of offset of each zone the meetings use, found once per
+ * schedule: stepping through a zone's offsets costs more than the rest of
+ * building a meeting. */
+typedef struct ZoneShifts {
+        icaltimezone *zone;
+        int64_t from, to; /* holds the changes in (from, to] */
+        TzShift *v;
+        size_t n;
+} ZoneShifts;
+
+typedef struct ShiftCache {
+        ZoneShifts *v;
+        size_t n, alloc;
+} ShiftCache;
+
+static const ZoneShifts *shifts_get(ShiftCache *c, icaltimezone *z, int64_t from, int64_t to)
+{
+        ZoneShifts *zs = NULL;
+        for (size_t i = 0; i < c->n && !zs; i++)
+                if (c->v[i].zone == z)
+                        zs = &c->v[i];
+        if (zs && zs->from <= from && zs->to >= to)
+                return zs;
+        if (!zs) {
+                GROW(c->v, c->n, c->alloc);
+                zs = &c->v[c->n++];
+                *zs = (ZoneShifts){z, from, to, NULL, 0};
+        } else {
+                free(zs->v);
+                *zs = (ZoneShifts){z, from < zs->from ? from : zs->from, to > zs->to ? to : zs->to, NULL, 0};
+        }
+        size_t alloc = 0;
+        for (TzShift sh = {zs->from, 0, 0}; tz_next_shift(z, sh.at, zs->to, &sh);) {
+                GROW(zs->v, zs->n, alloc);
+                zs->v[zs->n++] = sh;
+        }
+        return zs;
+}
+
+static void shifts_free(ShiftCache *c)
+{
+        for (size_t i = 0; i < c->n; i++)
+                free(c->v[i].v);
+        free(c->v);
+}
+
 typedef struct Build {
         const Config *config;
         const Meeting *meeting;
         Diags *diags;
+        ShiftCache *shifts;
+        int64_t now, horizon; /* DST-edge occurrences are published apart up to horizon */
+        icalcomponent **exceptions; /* built: the meeting's occurrences at DST edges */
+        size_t n_exceptions, alloc_exceptions;
 } Build;
+
+/* "FILE:LINE: [meeting:ID] key: message", an error or a warning. */
+_printf_(4, 0) static void build_diag(Build *b, bool warning, const char *key, const char *fmt, va_list ap)
+{
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        (warning ? diag_warning : diag_error)(b->diags, b->config->path, config_line(b->meeting->src, key),
+                                              "[meeting:%s] %s: %s", b->meeting->id, key, msg);
+}
 
 _printf_(3, 4) static void build_error(Build *b, const char *key, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        build_diag(b, false, key, fmt, ap);
         va_end(ap);
-        diag_error(b->diags, b->config->path, config_line(b->meeting->src, key), "[meeting:%s] %s: %s",
-                   b->meeting->id, key, msg);
+}
+
+_printf_(3, 4) static void build_warning(Build *b, const char *key, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        build_diag(b, true, key, fmt, ap);
+        va_end(ap);
 }
 
 /* The cadence as an RRULE value, before UNTIL is added. */
@@ -194,8 +280,36 @@ static char *rule_text(const Meeting *m)
         return buf_steal(&b);
 }
 
+/* RFC 5545 section 3.3.10: with a DTSTART in a zone, UNTIL is a UTC
+ * instant, and the last occurrence is the last one at or before it. Rules
+ * copied from other calendars also carry a DATE (read as `end` is: through
+ * that day in the meeting's zone) or a local time (read in the meeting's
+ * zone). The published rule always says UTC, so every client reads the
+ * same bound. (libical refuses COUNT with UNTIL, as RFC 5545 does.) */
+static int rule_until(Build *b, struct icalrecurrencetype *r)
+{
+        const Meeting *m = b->meeting;
+        if (icaltime_is_null_time(r->until))
+                return 0;
+        if (m->has_end) {
+                build_error(b, "end", "the rule has an UNTIL already: use either UNTIL or end");
+                return -EINVAL;
+        }
+        Wall w = wall_from_ical(r->until);
+        int64_t until;
+        if (r->until.is_date)
+                until = tz_wall_to_instant(m->zone, (Wall){w.date, 23, 59, 59});
+        else if (icaltime_is_utc(r->until))
+                until = wall_to_seconds(w);
+        else
+                until = tz_wall_to_instant(m->zone, w);
+        r->until = wall_to_ical(wall_from_seconds(until));
+        r->until.zone = icaltimezone_get_utc_timezone();
+        return 0;
+}
+
 /* An rrule: cadence must be a rule libical understands, for meetings that
- * happen at `time`, and bounded by `end` rather than its own UNTIL. */
+ * happen at `time`. */
 static int rule_check(Build *b, struct icalrecurrencetype *r)
 {
         if (r->freq == ICAL_NO_RECURRENCE) {
@@ -212,10 +326,6 @@ static int rule_check(Build *b, struct icalrecurrencetype *r)
                 build_error(b, "cadence", "BYHOUR, BYMINUTE and BYSECOND are not used: the meeting starts at \"time\"");
                 return -EINVAL;
         }
-        if (!icaltime_is_null_time(r->until)) {
-                build_error(b, "cadence", "UNTIL is not used: set \"end = YYYY-MM-DD\" instead");
-                return -EINVAL;
-        }
         /* libical 3.0.16 (and ical.js) ignore BYSETPOS in weekly rules:
          * the feed would mean something else than what tandem reminds of. */
         if (r->freq == ICAL_WEEKLY_RECURRENCE && r->by_set_pos[0] != ICAL_RECURRENCE_ARRAY_MAX) {
@@ -226,7 +336,24 @@ static int rule_check(Build *b, struct icalrecurrencetype *r)
                 build_error(b, "cadence", "RSCALE is not supported");
                 return -EINVAL;
         }
-        return 0;
+        return rule_until(b, r);
+}
+
+/* Rule parts that calendar engines misread and no encoding of the feed can
+ * fix (measured by tests/interop: README "The feeds"): warnings, since the
+ * rule itself is right. */
+static void rule_warn(Build *b, const struct icalrecurrencetype *r)
+{
+        if (r->by_week_no[0] != ICAL_RECURRENCE_ARRAY_MAX)
+                build_warning(b, "cadence",
+                              "BYWEEKNO is misread by Thunderbird (ical.js lists the BYDAY days of all the other "
+                              "weeks instead) and by sabre/vobject 2 (it repeats the first date yearly); where you can, "
+                              "say it with BYMONTH and BYDAY, or BYYEARDAY");
+        if (r->freq == ICAL_YEARLY_RECURRENCE && r->by_month[0] != ICAL_RECURRENCE_ARRAY_MAX &&
+            r->by_set_pos[0] != ICAL_RECURRENCE_ARRAY_MAX)
+                build_warning(b, "cadence",
+                              "BYSETPOS with FREQ=YEARLY and BYMONTH is applied to each month rather than to the "
+                              "year by Thunderbird (ical.js) and sabre/vobject 2, which then show extra meetings");
 }
 
 /* The first wall time the rule yields from `start` + `time`, within end. */
@@ -241,6 +368,29 @@ static bool rule_first(struct icalrecurrencetype r, Wall from, const Meeting *m,
                 return false;
         *first = wall_from_ical(t);
         return !m->has_end || date_to_days(first->date) <= date_to_days(m->end);
+}
+
+static bool is_skipped(const Meeting *m, Date d)
+{
+        for (size_t i = 0; i < m->n_skip; i++)
+                if (date_to_days(m->skip[i]) == date_to_days(d))
+                        return true;
+        return false;
+}
+
+/* Does skip name every occurrence of the rule from DTSTART w0? Only a
+ * bounded rule can run out: any rule meets on a date that skip does not
+ * name by its (n_skip + 1)th occurrence at the latest. */
+static bool rule_all_skipped(struct icalrecurrencetype r, Wall w0, const Meeting *m)
+{
+        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(w0));
+        bool all = it != NULL;
+        size_t n = 0;
+        for (struct icaltimetype t = it ? icalrecur_iterator_next(it) : icaltime_null_time();
+             all && !icaltime_is_null_time(t); t = icalrecur_iterator_next(it))
+                all = ++n <= m->n_skip && is_skipped(m, (Date){t.year, t.month, t.day});
+        icalrecur_iterator_free(it);
+        return all;
 }
 
 /* Does the rule, from DTSTART w0, meet on date d? */
@@ -299,6 +449,226 @@ static void add_people(icalcomponent *ev, const Meeting *m)
         }
 }
 
+static void add_details(icalcomponent *ev, const Meeting *m)
+{
+        if (m->location)
+                icalcomponent_add_property(ev, icalproperty_new_location(m->location));
+        if (m->description)
+                icalcomponent_add_property(ev, icalproperty_new_description(m->description));
+        add_people(ev, m);
+}
+
+static bool is_skip_date(const Meeting *m, Date d)
+{
+        for (size_t i = 0; i < m->n_skip; i++)
+                if (date_to_days(m->skip[i]) == date_to_days(d))
+                        return true;
+        return false;
+}
+
+/* EXDATE in the TZID form, as DTSTART: engines match an EXDATE by reading
+ * it as they read the rule's occurrences, also at a DST edge. (Not also in
+ * UTC: an EXDATE that matches no occurrence as ical.js reads it makes
+ * ical.js miss the EXDATE after it.) */
+static void add_exdate(icalcomponent *ev, const Meeting *m, Wall w)
+{
+        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_exdate(ical_in_zone(w, m->zone)), m->zone));
+}
+
+/* ------------------------------------------------------------------ */
+/* Daylight-saving edges                                               */
+
+/* Calendar engines read a local time near a change of offset differently
+ * (tests/interop/measure_encodings.py measures how): where it does not
+ * exist (moved forward, back, or dropped), where it exists twice (the
+ * first or the second), an occurrence running over the change (an end
+ * after the exact duration or in wall-clock time), and one within hours of
+ * the change (rrule.js looks the offset up at the wall time read as if it
+ * were UTC). Such an occurrence sits at a DST edge. */
+static bool at_edge(icaltimezone *z, Wall w, int64_t duration)
+{
+        if (z == icaltimezone_get_utc_timezone())
+                return false;
+        if (tz_wall_kind(z, w, NULL) != TZ_WALL_ONCE)
+                return true;
+        int64_t start = tz_wall_to_instant(z, w), end = start + duration;
+        Wall e = tz_instant_to_wall(z, end);
+        if (tz_wall_kind(z, e, NULL) != TZ_WALL_ONCE)
+                return true;
+        int64_t lo = start < wall_to_seconds(w) ? start : wall_to_seconds(w);
+        int64_t hi = end > wall_to_seconds(e) ? end : wall_to_seconds(e);
+        /* at most 24 hours + 14 hours of offset apart: one change at most */
+        return tz_offset_at(z, lo) != tz_offset_at(z, hi);
+}
+
+typedef struct Walls {
+        Wall *v;
+        size_t n, alloc;
+} Walls;
+
+static void walls_add(Walls *ws, Wall w)
+{
+        if (ws->n > 0 && wall_to_seconds(ws->v[ws->n - 1]) >= wall_to_seconds(w))
+                return; /* seen already */
+        GROW(ws->v, ws->n, ws->alloc);
+        ws->v[ws->n++] = w;
+}
+
+/* Adds the occurrences of rule r (in wall time, from DTSTART w0) that
+ * start before the horizon and sit at a DST edge. Only the days around each
+ * change of the zone's offset are looked at, with one iterator moved from
+ * change to change (libical's iterators are costly to create and step:
+ * DESIGN.md); a rule with COUNT cannot jump, but has COUNT occurrences. */
+/* Could a meeting of a weekly or monthly cadence take place on a date
+ * from `from` to `to`? (A quick test that spares most windows the rule
+ * iterator; an rrule: cadence may.) */
+static bool may_meet(const Meeting *m, Date from, Date to)
+{
+        for (int64_t d = date_to_days(from); d <= date_to_days(to); d++) {
+                Date x = date_from_days(d);
+                int wd = date_weekday(x);
+                switch (m->cadence) {
+                case CADENCE_WEEKLY:
+                        if (m->weekdays & (1u << wd))
+                                return true;
+                        break;
+                case CADENCE_MONTHLY:
+                        if (m->month_day ? x.day == m->month_day
+                                         : wd == m->month_weekday &&
+                                                   (m->month_ordinal > 0 ? (x.day - 1) / 7 + 1 == m->month_ordinal
+                                                                         : x.day + 7 > date_days_in_month(x.year, x.month)))
+                                return true;
+                        break;
+                case CADENCE_RRULE:
+                        return true;
+                }
+        }
+        return false;
+}
+
+static void edges_find(Build *b, struct icalrecurrencetype r, Wall w0, Walls *out)
+{
+        const Meeting *m = b->meeting;
+        icaltimezone *z = m->zone;
+        int64_t start0 = tz_wall_to_instant(z, w0), until = b->horizon;
+        if (z == icaltimezone_get_utc_timezone() || start0 >= until)
+                return;
+        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(w0));
+        if (!it)
+                return;
+        bool walk = r.count > 0;
+        const ZoneShifts *zs = shifts_get(b->shifts, z, start0 - 2 * 86400, until + 2 * 86400);
+        size_t windows = 0;
+        for (size_t i = 0; walk || i < zs->n; i++) {
+                if (!walk && (zs->v[i].at <= start0 - 2 * 86400 || zs->v[i].at > until + 2 * 86400))
+                        continue;
+                /* at_edge() needs the change within the occurrence or
+                 * within 14 hours (the largest offset) of its start */
+                int64_t lo = walk ? start0 : zs->v[i].at - 15 * 3600 - m->duration;
+                int64_t hi = walk ? until : zs->v[i].at + 15 * 3600;
+                if (!walk && !may_meet(m, tz_instant_to_wall(z, lo).date, tz_instant_to_wall(z, hi).date))
+                        continue;
+                if (!walk && (windows++ > 0 || lo > start0))
+                        icalrecur_iterator_set_start(it, wall_to_ical(tz_instant_to_wall(z, lo > start0 ? lo : start0)));
+                for (struct icaltimetype t = icalrecur_iterator_next(it); !icaltime_is_null_time(t);
+                     t = icalrecur_iterator_next(it)) {
+                        Wall w = wall_from_ical(t);
+                        int64_t start = tz_wall_to_instant(z, w);
+                        if (start >= hi || start >= until)
+                                break;
+                        if (start >= lo && at_edge(z, w, m->duration))
+                                walls_add(out, w);
+                }
+                if (walk)
+                        break;
+        }
+        icalrecur_iterator_free(it);
+}
+
+/* RFC 5545 counts DTSTART as an occurrence, and engines read a DTSTART at
+ * a DST edge (and with it the duration DTEND - DTSTART of every
+ * occurrence) differently: the rule starts at its first occurrence that is
+ * not at an edge instead, and the ones passed over go to *passed, to be
+ * published apart. r is the rule in wall time; its COUNT drops by the
+ * occurrences passed over. False, and nothing changed, if the rule's first
+ * 1000 occurrences are all at edges. */
+static bool edges_skip_start(struct icalrecurrencetype *r, Wall *w0, const Meeting *m, Walls *passed)
+{
+        if (!at_edge(m->zone, *w0, m->duration))
+                return true;
+        icalrecur_iterator *it = icalrecur_iterator_new(*r, wall_to_ical(*w0));
+        Walls seen = {0};
+        bool found = false;
+        for (struct icaltimetype t = it ? icalrecur_iterator_next(it) : icaltime_null_time();
+             !icaltime_is_null_time(t) && seen.n < 1000; t = icalrecur_iterator_next(it)) {
+                Wall w = wall_from_ical(t);
+                if (!at_edge(m->zone, w, m->duration)) {
+                        found = r->count == 0 || r->count > (int)seen.n;
+                        if (found) {
+                                *w0 = w;
+                                if (r->count > 0)
+                                        r->count -= (int)seen.n;
+                        }
+                        break;
+                }
+                walls_add(&seen, w);
+        }
+        icalrecur_iterator_free(it);
+        if (found)
+                for (size_t i = 0; i < seen.n; i++)
+                        walls_add(passed, seen.v[i]);
+        free(seen.v);
+        return found;
+}
+
+/* An occurrence at a DST edge as a VEVENT of its own, in UTC: every
+ * engine measured reads that alike, where an RDATE (sabre/vobject 2,
+ * rrule.js) or an override with RECURRENCE-ID (sabre/vobject at a doubled
+ * time) is misread by some. Its UID names the meeting and the local date. */
+static icalcomponent *exception_event(Build *b, Wall w)
+{
+        const Meeting *m = b->meeting;
+        icaltimezone *utc = icaltimezone_get_utc_timezone();
+        int64_t start = tz_wall_to_instant(m->zone, w);
+        icalcomponent *ev = icalcomponent_new_vevent();
+        _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, w.date.year, w.date.month, w.date.day,
+                                             b->config->domain);
+        icalcomponent_add_property(ev, icalproperty_new_uid(uid));
+        icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
+        icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
+        icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(start + m->duration), utc)));
+        add_details(ev, m);
+        return ev;
+}
+
+/* "02:30 Europe/Berlin does not exist on 2027-03-28": once per meeting,
+ * for its first such occurrence from now on. */
+static void edges_warn(Build *b, const Walls *ws)
+{
+        const Meeting *m = b->meeting;
+        for (size_t i = 0; i < ws->n; i++) {
+                Wall w = ws->v[i];
+                TzShift sh;
+                TzWallKind kind = tz_wall_kind(m->zone, w, &sh);
+                if (kind == TZ_WALL_ONCE || is_skip_date(m, w.date) || tz_wall_to_instant(m->zone, w) < b->now)
+                        continue;
+                int lo = sh.before < sh.after ? sh.before : sh.after, hi = sh.before < sh.after ? sh.after : sh.before;
+                Wall from = wall_from_seconds(sh.at + lo), to = wall_from_seconds(sh.at + hi);
+                Wall at = tz_instant_to_wall(m->zone, tz_wall_to_instant(m->zone, w));
+                _cleanup_free_ char *what =
+                        kind == TZ_WALL_MISSING
+                                ? xasprintf("does not exist on %04d-%02d-%02d (the clocks go forward); the meeting will be at %02d:%02d that day",
+                                            w.date.year, w.date.month, w.date.day, at.hour, at.minute)
+                                : xasprintf("happens twice on %04d-%02d-%02d (the clocks go back); the meeting will be at the first of the two",
+                                            w.date.year, w.date.month, w.date.day);
+                build_warning(b, "time",
+                              "%02d:%02d %s %s; calendar apps disagree on such times, so tandem publishes these occurrences "
+                              "in UTC; consider a time outside %02d:%02d-%02d:%02d",
+                              w.hour, w.minute, tz_name(m->zone), what, from.hour, from.minute, to.hour, to.minute);
+                return;
+        }
+}
+
 /* For weekly cadences the first occurrence is the first listed weekday on
  * or after `start`, and INTERVAL counts weeks from its week (SPEC.md). */
 static Date weekly_first(const Meeting *m)
@@ -309,6 +679,33 @@ static Date weekly_first(const Meeting *m)
         return date_from_days(d);
 }
 
+/* The last occurrence of a bounded rule (its UNTIL in wall time). */
+static Wall rule_last(struct icalrecurrencetype r, Wall first)
+{
+        Wall last = first;
+        icalrecur_iterator *it = icalrecur_iterator_new(r, wall_to_ical(first));
+        for (struct icaltimetype t = icalrecur_iterator_next(it); it && !icaltime_is_null_time(t);
+             t = icalrecur_iterator_next(it))
+                last = wall_from_ical(t);
+        icalrecur_iterator_free(it);
+        return last;
+}
+
+/* UNTIL for a meeting whose last day is `last` (in its zone): the end of
+ * that day. rrule.js compares UNTIL with each occurrence's local time read
+ * as if it were UTC, so east of Greenwich it would drop a meeting late on
+ * its last day: any instant before the next day's meeting means the same
+ * to RFC 5545, so the later of the two. */
+static void rule_publish_until(const Meeting *m, struct icalrecurrencetype *r, Date last)
+{
+        int64_t until = tz_wall_to_instant(m->zone, (Wall){last, 23, 59, 59});
+        int64_t late = wall_to_seconds((Wall){last, m->hour, m->minute, 0});
+        if (late > until)
+                until = late;
+        r->until = wall_to_ical(wall_from_seconds(until));
+        r->until.zone = icaltimezone_get_utc_timezone();
+}
+
 static icalcomponent *build_event(Build *b)
 {
         const Meeting *m = b->meeting;
@@ -317,14 +714,16 @@ static icalcomponent *build_event(Build *b)
         icalerror_clear_errno();
         if (m->cadence == CADENCE_RRULE && rule_check(b, &r) < 0)
                 return NULL;
+        rule_warn(b, &r);
 
         Wall start = {m->start, m->hour, m->minute, 0};
         if (m->cadence == CADENCE_WEEKLY)
                 start.date = weekly_first(m);
         Wall first;
-        if (!rule_first(r, start, m, &first)) {
+        if (!rule_first(rule_in_wall_time(r, m->zone), start, m, &first)) {
                 build_error(b, m->cadence == CADENCE_RRULE ? "cadence" : "day",
-                            "the meeting never takes place between start and %s", m->has_end ? "end" : "2200");
+                            "the meeting never takes place between start and %s",
+                            m->has_end ? "end" : !icaltime_is_null_time(r.until) ? "UNTIL" : "2200");
                 return NULL;
         }
         /* RFC 5545 counts DTSTART as one of COUNT even where it does not
@@ -340,24 +739,48 @@ static icalcomponent *build_event(Build *b)
                 build_error(b, "end", "the rule has a COUNT already: use either COUNT or end");
                 return NULL;
         }
-        if (m->has_end) {
-                Wall last = {m->end, 23, 59, 59};
-                r.until = wall_to_ical(wall_from_seconds(tz_wall_to_instant(m->zone, last)));
-                r.until.zone = icaltimezone_get_utc_timezone();
+        /* An UNTIL of the rule's own bounds it as end does: by the date of
+         * its last occurrence, published the way every engine reads alike
+         * (python's dateutil compares UNTIL at DTSTART's offset, rrule.js
+         * reads local times as UTC: an UNTIL right at an occurrence is read
+         * differently by each). */
+        Date last_day = m->end;
+        bool bounded = m->has_end;
+        if (!bounded && !icaltime_is_null_time(r.until)) {
+                last_day = rule_last(rule_in_wall_time(r, m->zone), first).date;
+                bounded = true;
         }
+        if (bounded)
+                rule_publish_until(m, &r, last_day);
         for (size_t i = 0; i < m->n_skip; i++)
                 if (!rule_meets_on(rule_in_wall_time(r, m->zone), first, m->skip[i])) {
                         build_error(b, "skip", "the meeting does not take place on %04d-%02d-%02d", m->skip[i].year,
                                     m->skip[i].month, m->skip[i].day);
                         return NULL;
                 }
+        /* as a rule with no occurrence is an error, so is skipping them all */
+        if (m->n_skip && rule_all_skipped(rule_in_wall_time(r, m->zone), first, m)) {
+                build_error(b, "skip", "names every occurrence: the meeting would never take place");
+                return NULL;
+        }
+
+        /* Occurrences at DST edges: from the start, all those before the
+         * first one that is not at an edge (which becomes DTSTART), then
+         * those up to the horizon. */
+        Wall dtstart = first;
+        Walls edges = {0};
+        struct icalrecurrencetype wr = rule_in_wall_time(r, m->zone);
+        if (edges_skip_start(&wr, &dtstart, m, &edges))
+                r.count = wr.count;
+        edges_find(b, wr, dtstart, &edges);
+        edges_warn(b, &edges);
 
         icalcomponent *ev = icalcomponent_new_vevent();
         _cleanup_free_ char *uid = xasprintf("%s@%s", m->id, b->config->domain);
         icalcomponent_add_property(ev, icalproperty_new_uid(uid));
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
-        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(first, m->zone)), m->zone));
-        int64_t end_instant = tz_wall_to_instant(m->zone, first) + m->duration;
+        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(dtstart, m->zone)), m->zone));
+        int64_t end_instant = tz_wall_to_instant(m->zone, dtstart) + m->duration;
         Wall end = tz_instant_to_wall(m->zone, end_instant);
         if (tz_wall_to_instant(m->zone, end) == end_instant)
                 icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
@@ -369,36 +792,49 @@ static icalcomponent *build_event(Build *b)
         icalcomponent_add_property(ev, icalproperty_new_rrule(r));
         for (size_t i = 0; i < m->n_skip; i++) {
                 Wall x = {m->skip[i], m->hour, m->minute, 0};
-                icalcomponent_add_property(ev, datetime_prop(icalproperty_new_exdate(ical_in_zone(x, m->zone)), m->zone));
+                add_exdate(ev, m, x);
         }
-        if (m->location)
-                icalcomponent_add_property(ev, icalproperty_new_location(m->location));
-        if (m->description)
-                icalcomponent_add_property(ev, icalproperty_new_description(m->description));
-        add_people(ev, m);
+        for (size_t i = 0; i < edges.n; i++)
+                if (!is_skip_date(m, edges.v[i].date) && wall_to_seconds(edges.v[i]) > wall_to_seconds(dtstart))
+                        add_exdate(ev, m, edges.v[i]);
+        add_details(ev, m);
+        for (size_t i = 0; i < edges.n; i++)
+                /* (DTSTART stays at an edge only when no occurrence is
+                 * free of one: then the rule itself gives it) */
+                if (!is_skip_date(m, edges.v[i].date) && wall_to_seconds(edges.v[i]) != wall_to_seconds(dtstart)) {
+                        GROW(b->exceptions, b->n_exceptions, b->alloc_exceptions);
+                        b->exceptions[b->n_exceptions++] = exception_event(b, edges.v[i]);
+                }
+        free(edges.v);
         return ev;
 }
 
-int schedule_new(const Config *c, Schedule **ret, Diags *diags)
+int schedule_new(const Config *c, int64_t now, Schedule **ret, Diags *diags)
 {
         Schedule *s = xcalloc(1, sizeof(Schedule));
         int r = 0;
         s->config = c;
         s->events = xcalloc(c->n_meetings, sizeof(icalcomponent *));
         s->first_starts = xcalloc(c->n_meetings, sizeof(int64_t));
+        s->exceptions = xcalloc(c->n_meetings, sizeof(icalcomponent **));
+        s->n_exceptions = xcalloc(c->n_meetings, sizeof(size_t));
         s->n_events = c->n_meetings;
+        ShiftCache shifts = {0};
         for (size_t i = 0; i < c->n_meetings; i++) {
-                Build b = {c, &c->meetings[i], diags};
+                Build b = {c, &c->meetings[i], diags, &shifts, now, now + c->feed_horizon, NULL, 0, 0};
                 if (!c->meetings[i].valid) {
                         r = -EINVAL;
                         continue;
                 }
                 s->events[i] = build_event(&b);
+                s->exceptions[i] = b.exceptions;
+                s->n_exceptions[i] = b.n_exceptions;
                 if (!s->events[i])
                         r = -EINVAL;
                 else
                         s->first_starts[i] = schedule_first_start(s->events[i]);
         }
+        shifts_free(&shifts);
         if (r < 0) {
                 schedule_free(s);
                 return r;
@@ -407,7 +843,7 @@ int schedule_new(const Config *c, Schedule **ret, Diags *diags)
         return 0;
 }
 
-int schedule_load(const char *path, Config **config, Schedule **schedule, Diags *diags)
+int schedule_load(const char *path, int64_t now, Config **config, Schedule **schedule, Diags *diags)
 {
         Config *c = NULL;
         Schedule *s = NULL;
@@ -415,7 +851,7 @@ int schedule_load(const char *path, Config **config, Schedule **schedule, Diags 
         if (!c)
                 return r;
         /* Even a config with errors has its valid meetings' rules checked. */
-        int k = schedule_new(c, &s, diags);
+        int k = schedule_new(c, now, &s, diags);
         if (r == 0)
                 r = k;
         if (r < 0) {
@@ -432,10 +868,16 @@ Schedule *schedule_free(Schedule *s)
 {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < s->n_events; i++)
+        for (size_t i = 0; i < s->n_events; i++) {
                 if (s->events[i])
                         icalcomponent_free(s->events[i]);
+                for (size_t k = 0; k < s->n_exceptions[i]; k++)
+                        icalcomponent_free(s->exceptions[i][k]);
+                free(s->exceptions[i]);
+        }
         free(s->events);
+        free(s->exceptions);
+        free(s->n_exceptions);
         free(s->first_starts);
         free(s);
         return NULL;

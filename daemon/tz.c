@@ -6,15 +6,21 @@
 #include <errno.h>
 #include <string.h>
 
+#include "tzdb.h"
 #include "util.h"
 
 /* libical 3.0.16 names its builtin zones "/freeassociation.sourceforge.net/
  * Europe/Berlin"; icaltimezone_set_tzid_prefix("") does not change that, so
- * tandem always goes through the zone's location (the IANA name). */
+ * tandem always goes through the zone's location (the IANA name). libical
+ * also loads any path under its zone directory ("Europe/../Europe/Berlin",
+ * "right/UTC"), which is then published as written: only names tzdata
+ * lists are looked up. */
 icaltimezone *tz_lookup(const char *name)
 {
         if (streq(name, "UTC"))
                 return icaltimezone_get_utc_timezone();
+        if (!tzdb_is_name(name))
+                return NULL;
         return icaltimezone_get_builtin_timezone(name);
 }
 
@@ -27,17 +33,7 @@ const char *tz_name(icaltimezone *z)
 
 const char *const *tz_all_names(void)
 {
-        static const char **names;
-        if (!names) {
-                icalarray *zones = icaltimezone_get_builtin_timezones();
-                names = xcalloc(zones->num_elements + 2, sizeof(char *));
-                names[0] = "UTC";
-                /* Copies: libical replaces a zone's location string when it
-                 * loads the zone's data (found by fuzzing). */
-                for (size_t i = 0; i < zones->num_elements; i++)
-                        names[i + 1] = xstrdup(icaltimezone_get_location(icalarray_element_at(zones, i)));
-        }
-        return names;
+        return tzdb_names();
 }
 
 int64_t wall_to_seconds(Wall w)
@@ -101,6 +97,56 @@ int64_t tz_wall_to_instant(icaltimezone *z, Wall w)
 Wall tz_instant_to_wall(icaltimezone *z, int64_t instant)
 {
         return wall_from_seconds(instant + tz_offset_at(z, instant));
+}
+
+/* Offsets change at most a few times a year, and never twice within a
+ * day: stepping a day at a time finds every change, and halving the day
+ * finds its second. */
+bool tz_next_shift(icaltimezone *z, int64_t from, int64_t to, TzShift *ret)
+{
+        if (z == icaltimezone_get_utc_timezone())
+                return false;
+        int before = tz_offset_at(z, from);
+        for (int64_t lo = from; lo < to;) {
+                int64_t hi = lo + 86400 < to ? lo + 86400 : to;
+                int after = tz_offset_at(z, hi);
+                if (after != before) {
+                        /* the change is in (lo, hi]: offset(lo) = before */
+                        while (hi - lo > 1) {
+                                int64_t mid = lo + (hi - lo) / 2;
+                                if (tz_offset_at(z, mid) == before)
+                                        lo = mid;
+                                else
+                                        hi = mid;
+                        }
+                        *ret = (TzShift){hi, before, tz_offset_at(z, hi)};
+                        return true;
+                }
+                lo = hi;
+        }
+        return false;
+}
+
+TzWallKind tz_wall_kind(icaltimezone *z, Wall w, TzShift *shift)
+{
+        int64_t local = wall_to_seconds(w);
+        /* As in tz_wall_to_instant: the offsets a day either side are the
+         * only candidates. A gap: neither reads back; a fold: both do. */
+        int before = tz_offset_at(z, local - 86400);
+        int after = tz_offset_at(z, local + 86400);
+        if (before == after)
+                return TZ_WALL_ONCE;
+        bool before_ok = tz_offset_at(z, local - before) == before;
+        bool after_ok = tz_offset_at(z, local - after) == after;
+        TzWallKind kind = before_ok && after_ok ? TZ_WALL_TWICE : !before_ok && !after_ok ? TZ_WALL_MISSING : TZ_WALL_ONCE;
+        if (kind != TZ_WALL_ONCE && shift) {
+                /* The change lies within a day of the wall time read with
+                 * either offset. */
+                int64_t from = local - (before > after ? before : after) - 86400;
+                if (!tz_next_shift(z, from, from + 3 * 86400, shift))
+                        return TZ_WALL_ONCE;
+        }
+        return kind;
 }
 
 /* Each onset of an observance (STANDARD or DAYLIGHT) is a wall time in the

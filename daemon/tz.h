@@ -27,6 +27,27 @@ int tz_offset_at(icaltimezone *z, int64_t instant);
  * is moved forward by the gap; an ambiguous one (fall back) is the first. */
 int64_t tz_wall_to_instant(icaltimezone *z, Wall w);
 Wall tz_instant_to_wall(icaltimezone *z, int64_t instant);
+
+/* A change of a zone's UTC offset: at instant `at`, from `before` to
+ * `after` (seconds east of UTC). */
+typedef struct TzShift {
+        int64_t at;
+        int before, after;
+} TzShift;
+
+typedef enum TzWallKind {
+        TZ_WALL_ONCE,    /* the wall time exists exactly once */
+        TZ_WALL_MISSING, /* skipped by a spring-forward change (a gap) */
+        TZ_WALL_TWICE,   /* repeated by a fall-back change (a fold) */
+} TzWallKind;
+
+/* How often wall time w occurs in z; for a gap or a fold, *shift (if not
+ * NULL) is the change that causes it. The wall times it affects are
+ * [at + before, at + after) for a gap, [at + after, at + before) for a
+ * fold, read as wall_to_seconds(). */
+TzWallKind tz_wall_kind(icaltimezone *z, Wall w, TzShift *shift);
+/* The first change of z's offset in (from, to]; false if there is none. */
+bool tz_next_shift(icaltimezone *z, int64_t from, int64_t to, TzShift *ret);
 /* "CET", "EDT", "+0545" where the zone has no letters; static storage
  * owned by the zone data, valid until the next call. */
 const char *tz_abbrev(icaltimezone *z, int64_t instant);

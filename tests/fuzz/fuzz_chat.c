@@ -1,22 +1,50 @@
 /* fuzz_chat.c — libFuzzer target: reminder text and every chat payload
- * from hostile fields (invalid UTF-8, control characters, huge values).
- * JSON payloads must parse back, and texts must respect each service's
- * limit. */
+ * from hostile fields (invalid UTF-8, control characters, mentions,
+ * markup, huge values). JSON payloads must parse back; every payload must
+ * fit its service's limit in the service's unit (chat_limit); nothing but
+ * the configured mention may ping: Discord always sends allowed_mentions,
+ * Mattermost and Rocket.Chat texts hold no @all/@channel/@here, Slack
+ * texts no control sequence but the escaping date tokens. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chat.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static size_t code_points(const char *s)
+/* The text after the configured mention, which is written as is (made
+ * valid UTF-8 like all config text). */
+static const char *after_mention(const char *text, const char *raw_mention)
 {
-        size_t n = 0;
-        for (; *s; s++)
-                n += ((unsigned char)*s & 0xc0) != 0x80;
-        return n;
+        char *mention = utf8_sanitize(raw_mention);
+        size_t n = strlen(mention);
+        const char *rest = strncmp(text, mention, n) == 0 && text[n] == ' ' ? text + n + 1 : text;
+        free(mention);
+        return rest;
+}
+
+static void check_pings(ChatKind kind, const ChatMessage *msg, const char *mention)
+{
+        if (kind == CHAT_DISCORD) {
+                json_t *j = json_loads(msg->body, 0, NULL);
+                if (!json_is_array(json_object_get(json_object_get(j, "allowed_mentions"), "parse")))
+                        abort();
+                json_decref(j);
+        }
+        if (kind != CHAT_MATTERMOST && kind != CHAT_ROCKETCHAT && kind != CHAT_SLACK)
+                return;
+        char *text = chat_counted(kind, msg);
+        const char *rest = after_mention(text, mention);
+        if (kind == CHAT_SLACK) {
+                for (const char *lt = strchr(rest, '<'); lt; lt = strchr(lt + 1, '<'))
+                        if (strncmp(lt, "<!date^00000000^{_}|", 20) != 0)
+                                abort();
+        } else if (strstr(rest, "@all") || strstr(rest, "@channel") || strstr(rest, "@here"))
+                abort();
+        free(text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,14 +85,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort(); /* jansson must have produced valid JSON */
                 json_decref(j);
         }
-        if (kind == CHAT_NTFY && (strlen(msg.body) > 4096 || strpbrk(msg.title, "\r\n")))
+        if (kind == CHAT_NTFY && strpbrk(msg.title, "\r\n"))
                 abort();
-        if (kind == CHAT_DISCORD) {
-                json_t *j = json_loads(msg.body, 0, NULL);
-                if (code_points(json_string_value(json_object_get(j, "content"))) > chat_limit(kind))
-                        abort();
-                json_decref(j);
-        }
+        ChatLimit limit = chat_limit(kind);
+        char *counted = chat_counted(kind, &msg);
+        if (chat_measure(counted, limit.unit) > limit.max)
+                abort();
+        free(counted);
+        check_pings(kind, &msg, parts[1]);
         chat_message_free(&msg);
 
         char *cut = chat_truncate(text, 1 + data[1] % 64, 4 + data[1] % 200);

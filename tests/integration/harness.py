@@ -1,12 +1,17 @@
 """Shared helpers for the integration tests: running the real tandem binary
-with a temporary config and state_dir on the virtual clock, reading its
-ledger, and computing what the contract (SPEC.md) says should happen.
+with a temporary config and state_dir on the step clock, reading its
+ledger, and computing what the contract (README.md) says should happen.
 
-Waiting is always polling with a timeout, never a fixed sleep. Time on the
-daemon's virtual clock is linear in real (monotonic) time, so a span
-measured between two requests at the sink, times the clock rate, is the
-span on the daemon's clock: lower bounds ("not before Retry-After") are
-exact whatever the rate; upper bounds get a little slack.
+The daemon runs with `--clock START --clock-step` (README "Command
+reference"): its clock stands still but for jumps from one of its timers to
+the next, and only up to the instant a test gives it with advance(), which
+returns once the daemon has got there and is idle (nothing in flight,
+nothing due). Time stands still while a request is in flight, and every
+request carries the simulated instant it left (X-Tandem-Simulated-Time,
+read by sink.py as Request.vtime). So every assertion compares what tandem
+decided, on its own clock, and none depends on how fast a loaded machine
+answers. Waiting for a process or a file is polling with a timeout, never a
+fixed sleep.
 
 Run a test file directly:  /usr/bin/python3 test_formats.py --tandem build/tandem
 (or TANDEM=build/tandem). TANDEM_KEEP=1 keeps the temporary directories.
@@ -23,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import unittest
 import zoneinfo
@@ -46,7 +52,7 @@ def instant(s):
 
 def rfc3339(t):
     """Seconds since the epoch -> "2026-03-02T15:00:00Z"."""
-    return datetime.datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def local(t, zone):
@@ -134,11 +140,17 @@ def parse_ics(text):
 
 # ---- the ledger --------------------------------------------------------
 
+def simulated(state_dir):
+    """Where a daemon on a simulated clock keeps its ledger and feeds: never
+    in the real state directory (README "Command reference")."""
+    return os.path.join(state_dir, "simulated")
+
+
 class Ledger:
-    """Read-only look at <state_dir>/ledger.sqlite while the daemon runs."""
+    """Read-only look at the simulated ledger while the daemon runs."""
 
     def __init__(self, state_dir):
-        self.path = os.path.join(state_dir, "ledger.sqlite")
+        self.path = os.path.join(simulated(state_dir), "ledger.sqlite")
 
     def rows(self):
         if not os.path.exists(self.path):
@@ -163,18 +175,21 @@ class Ledger:
 
 # ---- the daemon ----------------------------------------------------------
 
-READY = re.compile(r"^<6>(Next reminder|No reminders scheduled)", re.M)
+READY = re.compile(r"^(<6>(Next reminder|No reminders scheduled)|<4>Unhealthy: )", re.M)
+AT = re.compile(r"^<6>clock: at ", re.M)
 
 
 class Daemon:
-    """`tandem -c CONFIG run --clock CLOCK --clock-rate RATE`, with stdout
-    and stderr going to files in the test's directory."""
+    """`tandem -c CONFIG run --clock CLOCK --clock-step`, with stdout and
+    stderr going to files in the test's directory and standard input a pipe
+    that advance() writes instants to."""
 
-    def __init__(self, test, config, clock, rate, name="daemon"):
+    def __init__(self, test, config, clock, name="daemon"):
         self.test = test
         self.config = config
         self.clock = instant(clock) if isinstance(clock, str) else int(clock)
-        self.rate = float(rate)
+        self.now = self.clock
+        self.answered = 0
         base = os.path.join(os.path.dirname(config), name)
         n = 1
         while os.path.exists("%s-%d.err" % (base, n)):
@@ -182,50 +197,73 @@ class Daemon:
         self.out_path, self.err_path = "%s-%d.out" % (base, n), "%s-%d.err" % (base, n)
         self.proc = None
 
-    def start(self, wait_ready=True):
-        out, err = open(self.out_path, "wb"), open(self.err_path, "wb")
-        argv = [TANDEM, "-c", self.config, "run", "--clock", rfc3339(self.clock), "--clock-rate", repr(self.rate)]
-        self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    def start(self, wait_ready=True, extra_env=None, wrapper=()):
+        """wrapper: a command line that runs tandem's (its last words)."""
+        out = open(self.out_path, "wb")
+        open(self.err_path, "wb").close()
+        argv = list(wrapper) + [TANDEM, "-c", self.config, "run", "--clock", rfc3339(self.clock), "--clock-step"]
+        env = dict(os.environ, **(extra_env or {}))
+        # Standard error through a pipe, copied to the file here: what the
+        # daemon logs gets through even when its own writes to files fail
+        # (a file-size limit).
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE, env=env)
         out.close()
-        err.close()
+        self._copier = threading.Thread(target=self._copy_stderr, daemon=True)
+        self._copier.start()
         self.test.addCleanup(self._reap)
         if wait_ready:
             self.wait_ready()
         return self
 
+    def _copy_stderr(self):
+        with open(self.err_path, "ab") as f:
+            for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):
+                f.write(chunk)
+                f.flush()
+
     def _reap(self):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.proc and self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        if self.proc:
+            self._copier.join(10)
+            self.proc.stderr.close()
 
-    def wait_ready(self, timeout=10):
+    def wait_ready(self, timeout=30):
         ok = wait_until(lambda: READY.search(self.stderr()) or self.proc.poll() is not None, timeout)
         if self.proc.poll() is not None:
             self.test.fail("tandem exited with %s at start-up:\n%s" % (self.proc.returncode, self.stderr()))
         if not ok:
             self.test.fail("tandem did not become ready in %ss:\n%s" % (timeout, self.stderr()))
-        self.t_ready = time.monotonic()
 
-    def virtual_at(self, real):
-        """An upper bound of the daemon's clock at a time.monotonic() value
-        (the daemon started its clock a little after we spawned it)."""
-        return self.clock + (real - self.t0) * self.rate
-
-    def virtual_after_ready(self, real):
-        """A lower bound of the daemon's clock at a time.monotonic() value
-        (it had started its clock before we saw it ready)."""
-        return self.clock + (real - self.t_ready) * self.rate
-
-    def real_for(self, virtual):
-        """time.monotonic() at which the daemon's clock reaches `virtual`
-        at the latest."""
-        return self.t_ready + (virtual - self.clock) / self.rate
-
-    def wait_virtual(self, virtual, timeout=60):
-        """Waits until the daemon's clock has surely passed `virtual`."""
-        target = self.real_for(virtual)
-        wait_until(lambda: time.monotonic() >= target, timeout, interval=0.01)
+    def advance(self, to, timeout=120, wait=True):
+        """Runs the daemon's clock up to `to` (an instant, RFC 3339 text, or
+        "+SECONDS"), and returns once it is there with nothing in flight and
+        nothing due. A request still in flight (a slow answer) holds it.
+        wait=False returns at once (to act while requests are in flight)."""
+        if isinstance(to, str) and to.startswith("+"):
+            to = self.now + int(to[1:])
+        elif isinstance(to, str):
+            to = instant(to)
+        to = max(int(to), self.now)
+        self.proc.stdin.write(("%s\n" % rfc3339(to)).encode())
+        self.proc.stdin.flush()
+        self.answered += 1
+        n = self.answered
+        if not wait:
+            self.now = to
+            return
+        ok = wait_until(lambda: len(AT.findall(self.stderr())) >= n or self.proc.poll() is not None, timeout)
+        if self.proc.poll() is not None:
+            self.test.fail("tandem exited with %s:\n%s" % (self.proc.returncode, self.stderr()[-5000:]))
+        if not ok:
+            self.test.fail("tandem's clock did not reach %s in %ss:\n%s" % (rfc3339(to), timeout, self.stderr()[-5000:]))
+        self.now = to
 
     def stdout(self):
         with open(self.out_path, "rb") as f:
@@ -235,7 +273,7 @@ class Daemon:
         with open(self.err_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def wait_log(self, regex, timeout=10, count=1):
+    def wait_log(self, regex, timeout=30, count=1):
         rx = re.compile(regex, re.M)
         ok = wait_until(lambda: len(rx.findall(self.stderr())) >= count, timeout)
         if not ok:
@@ -244,13 +282,21 @@ class Daemon:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def reload(self, timeout=30):
+        """SIGHUP, then waits for the reload's outcome in the log."""
+        n = len(re.findall(r"^<[0-7]>(reloaded:|reload refused)", self.stderr(), re.M))
+        self.signal(signal.SIGHUP)
+        self.wait_log(r"^<[0-7]>(reloaded:|reload refused)", timeout=timeout, count=n + 1)
+
     def wait_exit(self, timeout):
         try:
-            return self.proc.wait(timeout)
+            rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+        self._copier.join(10)  # everything it said is in the file
+        return rc
 
-    def stop(self, timeout=10):
+    def stop(self, timeout=20):
         """SIGTERM; asserts exit status 0."""
         self.signal(signal.SIGTERM)
         rc = self.wait_exit(timeout)
@@ -259,7 +305,7 @@ class Daemon:
 
     def kill(self):
         self.proc.kill()
-        self.proc.wait()
+        self.wait_exit(30)
 
     def log_errors(self):
         """The log lines at priority err or worse."""
@@ -292,6 +338,36 @@ def predicted_reminders(occurrences):
     return out
 
 
+LATE = 60  # seconds: a reminder more late than this is a catch-up
+
+
+def catch_up(predicted, now):
+    """What README "Delivery guarantees" says becomes of the predicted
+    reminders (predicted_reminders()) whose meeting starts after `now`, when
+    tandem starts at `now` on a new ledger: key -> "sent" or "superseded".
+    Of an occurrence's reminders more than a minute overdue only the latest
+    is sent, and not even that one when the next reminder's offset is at
+    least half the time left."""
+    groups = {}
+    for k, (due, _) in predicted.items():
+        if k[1] > now:
+            groups.setdefault((k[0], k[1], k[3]), []).append((due, k))
+    out = {}
+    for (_, start, _), items in groups.items():
+        items.sort()
+        late = [k for due, k in items if now - due > LATE]
+        upcoming = [k for due, k in items if due > now]
+        for k in late[:-1]:
+            out[k] = "superseded"
+        if late:
+            nxt = max((k[2] for k in upcoming), default=None)
+            out[late[-1]] = "superseded" if nxt is not None and 2 * nxt >= start - now else "sent"
+        for due, k in items:
+            if k not in out:
+                out[k] = "sent"
+    return out
+
+
 class TestCase(unittest.TestCase):
     """A test with its own temporary directory and webhook sink."""
 
@@ -308,9 +384,13 @@ class TestCase(unittest.TestCase):
         self.sink = Sink().start()
         self.addCleanup(self.sink.stop)
 
-    def daemon(self, clock, rate, start=True, name="daemon"):
-        d = Daemon(self, self.config, clock, rate, name=name)
+    def daemon(self, clock, start=True, name="daemon"):
+        d = Daemon(self, self.config, clock, name=name)
         return d.start() if start else d
+
+    def feed_dir(self):
+        """Where a simulated run writes its feeds."""
+        return os.path.join(simulated(self.state), "feeds")
 
     def assertWithin(self, value, low, high, msg=""):
         self.assertTrue(low <= value <= high, "%s: %r not in [%r, %r]" % (msg, value, low, high))

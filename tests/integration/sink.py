@@ -19,6 +19,10 @@ every department can have its own URL and its own counters):
   /slowfirst/<ms>/<name>     the first request sleeps <ms>, the others not
   /slowfail/<ms>/<n>/<name>  the first n requests sleep <ms>, then get 503;
                              later ones 200 at once
+  /hold/<n>/<name>           the n-th request waits until release(path) is
+                             called (or the sink stops), then 200; the others
+                             200 at once: a request surely in flight
+  /holdfail/<n>/<name>       the same, but the held request then gets 503
   /reset/<name>              closes the connection without an answer, always
   /reset/<n>/<name>          the same for the first n requests, then 200
   /chaos/<seed>/<name>       fails at random, from a random.Random seeded with
@@ -27,7 +31,7 @@ every department can have its own URL and its own counters):
                              that seed): 500 (8%), 429 with Retry-After of 30 to
                              900 s (6%), a connection reset (5%), a 503 after
                              CHAOS_SLOW_S seconds, longer than tandem's request
-                             timeout (its 0.5 s floor on a fast clock) (2%);
+                             timeout (2 s real under the step clock) (2%);
                              otherwise 200. Never a 2xx after a delay, so
                              that a request tandem gave up on was not delivered.
   anything else              404
@@ -36,6 +40,7 @@ Counters are per full path, so two departments on /fail/2/a and /fail/2/b
 fail independently.
 """
 
+import datetime
 import email.utils
 import json
 import random
@@ -46,9 +51,19 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def simulated_time(value):
+    """X-Tandem-Simulated-Time ("2026-03-02T09:45:00.250000Z") -> seconds."""
+    if not value:
+        return None
+    dt = datetime.datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
 class Request:
     """One recorded request. `time` is time.monotonic() when the body had
-    been read, i.e. when the sink had the whole request."""
+    been read, i.e. when the sink had the whole request; `vtime` the
+    instant it left on the daemon's simulated clock (its
+    X-Tandem-Simulated-Time header), None without one."""
 
     def __init__(self, method, path, headers, body, received):
         self.method = method
@@ -56,6 +71,7 @@ class Request:
         self.headers = headers
         self.body = body
         self.time = received
+        self.vtime = simulated_time(self.header("X-Tandem-Simulated-Time"))
         # The answer given: an HTTP status, "reset", or None (none yet, or
         # the behaviour wrote nothing). Set before the answer is written.
         self.status = None
@@ -205,7 +221,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, {"ok": True})
         elif kind == "ratelimitdate" and len(parts) >= 3:
             if nth == 1:
-                when = email.utils.formatdate(time.time() + int(parts[1]), usegmt=True)
+                # The date on the daemon's clock, as a server in sync with it
+                # would write it.
+                now = req.vtime if req.vtime is not None else time.time()
+                when = email.utils.formatdate(now + int(parts[1]), usegmt=True)
                 self._json(429, {"error": "slow down"}, [("Retry-After", when)])
             else:
                 self._json(200, {"ok": True})
@@ -231,6 +250,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(503, {"error": "overloaded"})
             else:
                 self._json(200, {"ok": True})
+        elif kind in ("hold", "holdfail") and len(parts) >= 3:
+            if nth == int(parts[1]):
+                self.server.sink._held(path).wait()
+                if kind == "holdfail":
+                    self._json(503, {"error": "overloaded"})
+                    return
+            self._json(200, {"ok": True})
         elif kind == "reset":
             limit = int(parts[1]) if len(parts) >= 3 else None
             if limit is None or nth <= limit:
@@ -242,9 +268,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # How long a /chaos/ "slow" answer takes: longer than tandem's request
-# timeout on any clock rate of 20 or more (10 s of clock time, at least
-# 0.5 s real; see daemon/deliver.c).
-CHAOS_SLOW_S = 1.0
+# timeout under the step clock (2 s real; see daemon/clock.c).
+CHAOS_SLOW_S = 2.2
 
 
 class _Server(ThreadingHTTPServer):
@@ -267,6 +292,7 @@ class Sink:
         self._requests = []
         self._counts = {}
         self._chaos = {}
+        self._holds = {}
         self._server = None
         self._thread = None
 
@@ -279,7 +305,18 @@ class Sink:
         self._thread.start()
         return self
 
+    def _held(self, path):
+        with self._lock:
+            return self._holds.setdefault(path, threading.Event())
+
+    def release(self, path):
+        """Lets a request held by /hold/ or /holdfail/ answer."""
+        self._held(path).set()
+
     def stop(self):
+        with self._lock:
+            for e in self._holds.values():
+                e.set()
         if self._server:
             self._server.shutdown()
             self._server.server_close()

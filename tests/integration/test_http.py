@@ -4,8 +4,10 @@ files on disk against what is served, ETags across reloads, /healthz and
 /metrics, and a slow client that must not hold up the others."""
 
 import gzip
+import html.parser
 import http.client
 import os
+import re
 import signal
 import socket
 import time
@@ -21,19 +23,21 @@ def free_port():
         return s.getsockname()[1]
 
 
-def config(state_dir, port, token=None, title="Sales + Marketing sync"):
+def config(state_dir, port, token=None, title="Sales + Marketing sync", tandem_extra="", support_extra=""):
     return harness.ini("""
         [tandem]
         timezone = Europe/Berlin
         state_dir = %s
         listen = 127.0.0.1:%d
         %s
-        """ % (state_dir, port, "feed_token = %s" % token if token else ""), """
+        %s
+        """ % (state_dir, port, "feed_token = %s" % token if token else "", tandem_extra), """
         [department:sales]
         [department:marketing]
         timezone = America/New_York
         [department:support]
-
+        %s
+""" % support_extra + """
         [meeting:sync]
         title = %s
         departments = sales, marketing
@@ -52,13 +56,46 @@ def config(state_dir, port, token=None, title="Sales + Marketing sync"):
         """ % title)
 
 
+class IndexPage(html.parser.HTMLParser):
+    """The index page as a browser reads it: the heading, and per table row
+    its cells' text and links (character references decoded)."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.h1, self.rows, self.scripts, self._in = "", [], 0, None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts += 1
+        elif tag == "h1":
+            self._in = "h1"
+        elif tag == "tr":
+            self.rows.append({"text": [], "links": []})
+        elif tag == "td":
+            self.rows[-1]["text"].append("")
+            self._in = "td"
+        elif tag == "a":
+            self.rows[-1]["links"].append(dict(attrs)["href"])
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "td"):
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in == "h1":
+            self.h1 += data
+        elif self._in == "td":
+            self.rows[-1]["text"][-1] += data
+
+
 class FeedServer(harness.TestCase):
 
-    def start(self, token=None, title="Sales + Marketing sync"):
+    def start(self, token=None, title="Sales + Marketing sync", **extra):
         self.port = free_port()
         self.token = token
-        harness.write(self.config, config(self.state, self.port, token, title))
-        self.d = self.daemon(CLOCK, 1)
+        harness.write(self.config, config(self.state, self.port, token, title, **extra))
+        self.d = self.daemon(CLOCK)
         return self.d
 
     def request(self, method, path, headers=None, body=None):
@@ -74,7 +111,7 @@ class FeedServer(harness.TestCase):
         return "/feeds/%s.ics%s" % (name, "?token=" + self.token if self.token else "")
 
     def on_disk(self, name):
-        with open(os.path.join(self.state, "feeds", name + ".ics"), "rb") as f:
+        with open(os.path.join(self.feed_dir(), name + ".ics"), "rb") as f:
             return f.read()
 
     def test_feeds_equal_files_on_disk(self):
@@ -148,12 +185,80 @@ class FeedServer(harness.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(body, self.on_disk("sales"))
         self.assertEqual(self.request("GET", "/healthz")[0], 200)
-        # The startup log gives subscribe links with the token.
-        self.assertIn("webcal://127.0.0.1:%d/feeds/sales.ics?token=s3cret-token-1" % self.port, self.d.stderr())
+        # The startup log gives subscribe links with the token masked
+        # (the journal is read by more people than the config).
+        self.assertIn("webcal://127.0.0.1:%d/feeds/sales.ics?token=\u2026" % self.port, self.d.stderr())
+        self.assertNotIn("s3cret-token-1", self.d.stderr())
+
+    def test_index_page(self):
+        # Config values that mean something in HTML come out as text.
+        self.start(tandem_extra="calendar_name = R&D <joint> meetings",
+                   support_extra='name = Support "24/7" <b>&amp;</b>')
+        status, h, body = self.request("GET", "/feeds/")
+        self.assertEqual(status, 200)
+        self.assertEqual(h["content-type"], "text/html; charset=utf-8")
+        self.assertEqual(int(h["content-length"]), len(body))
+        self.assertRegex(h["etag"], r'^"[^"]+"$')
+        self.assertIn("default-src 'none'", h["content-security-policy"])
+        page = IndexPage(body.decode("utf-8"))
+        self.assertEqual(page.scripts, 0)
+        self.assertNotIn(b"<b>", body)
+        self.assertEqual(page.h1, "R&D <joint> meetings")
+        rows = {r["text"][0]: r["links"] for r in page.rows if r["text"]}
+        self.assertEqual(set(rows), {"All meetings", "sales", "marketing", 'Support "24/7" <b>&amp;</b>'})
+        base = "127.0.0.1:%d/feeds/" % self.port
+        self.assertEqual(rows["All meetings"], ["webcal://%sall.ics" % base, "http://%sall.ics" % base])
+        self.assertEqual(rows['Support "24/7" <b>&amp;</b>'],
+                         ["webcal://%ssupport.ics" % base, "http://%ssupport.ics" % base])
+        # The links are the ones the start-up log gives, and they work.
+        log = self.d.stderr()
+        for links in rows.values():
+            self.assertIn("%s (or %s)" % tuple(links), log)
+            status, _, feed = self.request("GET", links[1][len("http://127.0.0.1:%d" % self.port):])
+            self.assertEqual(status, 200)
+            self.assertIn(b"BEGIN:VCALENDAR", feed)
+        # "/" and "/feeds" give the same page; HEAD, conditional requests, gzip.
+        self.assertEqual(self.request("GET", "/")[2], body)
+        self.assertEqual(self.request("GET", "/feeds")[2], body)
+        status, hh, head_body = self.request("HEAD", "/feeds/")
+        self.assertEqual((status, head_body, hh["etag"]), (200, b"", h["etag"]))
+        self.assertEqual(int(hh["content-length"]), len(body))
+        status, h304, body304 = self.request("GET", "/feeds/", {"If-None-Match": h["etag"]})
+        self.assertEqual((status, body304, h304["etag"]), (304, b"", h["etag"]))
+        status, hz, z = self.request("GET", "/", {"Accept-Encoding": "gzip"})
+        self.assertEqual((status, hz["content-encoding"], gzip.decompress(z)), (200, "gzip", body))
+        for method in ("POST", "PUT", "DELETE"):
+            status, h405, _ = self.request(method, "/feeds/", body=b"x")
+            self.assertEqual((status, h405["allow"]), (405, "GET, HEAD"), method)
+
+    def test_index_page_with_token(self):
+        token = "s3cret-token-1"
+        self.start(token=token)
+        # Without the token, or with a wrong one: 403, no names, no links.
+        for path in ("/feeds/", "/", "/feeds/?token=wrong", "/feeds/?token=s3cret-token-"):
+            status, _, body = self.request("GET", path)
+            self.assertEqual(status, 403, path)
+            self.assertIn(b"token", body)
+            for secret in (token.encode(), b"marketing", b".ics", b"webcal:"):
+                self.assertNotIn(secret, body, path)
+        status, h, body = self.request("GET", "/feeds/?token=" + token)
+        self.assertEqual(status, 200)
+        self.assertIn("private", h["cache-control"])
+        self.assertEqual(h["referrer-policy"], "no-referrer")
+        page = IndexPage(body.decode("utf-8"))
+        links = [l for r in page.rows for l in r["links"]]
+        self.assertEqual(len(links), 8)
+        for link in links:
+            self.assertTrue(link.endswith(".ics?token=" + token), link)
+            if link.startswith("http://"):
+                self.assertEqual(self.request("GET", link[len("http://127.0.0.1:%d" % self.port):])[0], 200)
+        # A conditional request still needs the token.
+        self.assertEqual(self.request("GET", "/feeds/", {"If-None-Match": h["etag"]})[0], 403)
+        self.assertEqual(self.request("GET", "/feeds/?token=" + token, {"If-None-Match": h["etag"]})[0], 304)
 
     def test_unknown_and_hostile_paths(self):
         self.start()
-        for path in ("/", "/feeds/", "/feeds/nope.ics", "/feeds/../feeds/all.ics", "/feeds/%2e%2e/all.ics",
+        for path in ("/feeds//", "/index.html", "/feeds/nope.ics", "/feeds/../feeds/all.ics", "/feeds/%2e%2e/all.ics",
                      "/feeds/all", "/feeds/ALL.ics", "/feeds/all.ics/", "/../../etc/passwd", "/feeds/all.ics%00",
                      "/state/ledger.sqlite", "/feeds/" + "a" * 3000 + ".ics"):
             status, _, body = self.request("GET", path)
@@ -211,6 +316,15 @@ class FeedServer(harness.TestCase):
         self.d.wait_log(r"reload refused")
         self.assertEqual(self.request("GET", "/feeds/all.ics")[1]["etag"], after["all"][1]["etag"])
         self.assertIn("tandem_config_last_reload_success 0", self.request("GET", "/metrics")[2].decode())
+        # ... and /healthz says so, and why, until a reload succeeds.
+        status, _, body = self.request("GET", "/healthz")
+        self.assertEqual(status, 503)
+        self.assertRegex(body.decode(), r"^unhealthy: reload refused at 2\S+: %s has errors" % re.escape(self.config))
+        self.assertIn("tandem_healthy 0", self.request("GET", "/metrics")[2].decode())
+        harness.write(self.config, config(self.state, self.port, title="Sales + Marketing weekly sync"))
+        self.d.signal(signal.SIGHUP)
+        self.d.wait_log(r"^<6>reloaded", count=3)
+        self.assertEqual(self.request("GET", "/healthz")[:3:2], (200, b"ok\n"))
 
     def test_slow_client_does_not_block_others(self):
         self.start()

@@ -103,7 +103,9 @@ class NotifyTest(harness.TestCase):
         self.assertEqual(card["attachments"][0]["content"]["type"], "AdaptiveCard")
         discord = self.sink.requests("/ok/discord")
         self.assertEqual(len(discord), 1)
-        self.assertEqual(set(discord[0].json()), {"content"})
+        # Nothing may ping but the configured mention (none here).
+        self.assertEqual(discord[0].json()["allowed_mentions"], {"parse": []})
+        self.assertEqual(set(discord[0].json()), {"content", "allowed_mentions"})
 
     def test_console(self):
         p = self.notify("console")
@@ -120,7 +122,12 @@ class NotifyTest(harness.TestCase):
     def test_server_error(self):
         p = self.notify("broken")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertIn("500", p.stdout + p.stderr)
+        # Said once, on standard output, and about a test message, not a
+        # meeting (there is none).
+        self.assertEqual((p.stdout + p.stderr).count("500"), 1, p.stdout + p.stderr)
+        self.assertIn("500", p.stdout)
+        self.assertIn("test message was not delivered", p.stdout)
+        self.assertNotIn("meeting", p.stdout + p.stderr)
 
     def test_unreachable(self):
         # A port nobody listens on: the sink's, after it stopped.
@@ -132,8 +139,12 @@ class NotifyTest(harness.TestCase):
 
     def test_unknown_department(self):
         p = self.notify("nosuch")
-        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.returncode, 2)
         self.assertIn("nosuch", p.stderr)
+        p = self.notify("slak")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('no department "slak"', p.stderr)
+        self.assertIn('(did you mean "slack"?)', p.stderr)
         self.assertEqual(self.sink.requests(), [])
 
 

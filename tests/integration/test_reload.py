@@ -61,10 +61,8 @@ NEW_MEETING = """
 
 
 class Reload(harness.TestCase):
-    RATE = 60  # two minutes of clock time between the reminders: 2 s
-
     def feeds(self):
-        d = os.path.join(self.state, "feeds")
+        d = self.feed_dir()
         out = {}
         for f in sorted(os.listdir(d)):
             with open(os.path.join(d, f), encoding="utf-8") as fh:
@@ -76,23 +74,24 @@ class Reload(harness.TestCase):
 
     def test_broken_config_keeps_the_schedule(self):
         harness.write(self.config, config(self.sink, self.state))
-        daemon = self.daemon(START - 190, self.RATE)
-        self.assertTrue(self.sink.wait_count(2, 10), daemon.stderr())  # the 3m reminders
+        daemon = self.daemon(START - 190)
+        daemon.advance(START - 120)
+        self.assertEqual(len(self.sink.requests()), 2, daemon.stderr())  # the 3m reminders
         feeds_before = self.feeds()
 
         # A new title, and two mistakes: an unknown key, an unknown department.
         harness.write(self.config, config(self.sink, self.state, m1_title="Renamed sync",
                                           broken="titel = typo\nhost = nobody"))
-        daemon.signal(signal.SIGHUP)
-        daemon.wait_log(r"^<3>.*reload refused")
+        daemon.reload()
+        self.assertRegex(daemon.stderr(), r"(?m)^<3>.*reload refused")
         errors = daemon.log_errors()
         path = re.escape(self.config)
         self.assertTrue(any(re.search(path + r":\d+: .*titel", l) for l in errors), errors)
         self.assertTrue(any(re.search(path + r":\d+: .*nobody", l) for l in errors), errors)
 
         # The old schedule runs on: the 1m reminders come, with the old title.
-        self.assertTrue(self.sink.wait_count(4, 15), daemon.stderr())
-        daemon.wait_virtual(START - 30)
+        daemon.advance(START - 30)
+        self.assertEqual(len(self.sink.requests()), 4, daemon.stderr())
         self.assertIsNone(daemon.proc.poll(), "tandem exited on a broken reload")
         daemon.stop()
         self.assertEqual(self.generic_keys(), [("m1", "3m", "Weekly sync"), ("m1", "1m", "Weekly sync")])
@@ -106,8 +105,9 @@ class Reload(harness.TestCase):
 
     def test_valid_reload(self):
         harness.write(self.config, config(self.sink, self.state))
-        daemon = self.daemon(START - 190, self.RATE)
-        self.assertTrue(self.sink.wait_count(2, 10), daemon.stderr())  # the 3m reminders
+        daemon = self.daemon(START - 190)
+        daemon.advance(START - 120)
+        self.assertEqual(len(self.sink.requests()), 2, daemon.stderr())  # the 3m reminders
         before = harness.parse_ics(self.feeds()["all.ics"])
         self.assertEqual(before["m1@reload.example"]["SEQUENCE"], "0")
         self.assertEqual(before["m3@reload.example"]["SEQUENCE"], "0")
@@ -115,14 +115,13 @@ class Reload(harness.TestCase):
 
         # Rename m1 and add m2, whose 1m reminder is due at 10:00.
         harness.write(self.config, config(self.sink, self.state, m1_title="Renamed sync", extra=NEW_MEETING))
-        daemon.signal(signal.SIGHUP)
-        daemon.wait_log(r"^<6>reloaded")
+        daemon.reload()
+        self.assertRegex(daemon.stderr(), r"(?m)^<6>reloaded")
         self.assertEqual(daemon.log_errors(), [])
 
         ledger = harness.Ledger(self.state)
-        ok = harness.wait_until(lambda: len(ledger.with_status("sent")) == 6, 15)
-        self.assertTrue(ok, "%r\n%s" % (ledger.rows(), daemon.stderr()))
-        daemon.wait_virtual(START + 30)  # time for a wrong re-send
+        daemon.advance(START + 30)  # and time for a wrong re-send
+        self.assertEqual(len(ledger.with_status("sent")), 6, "%r\n%s" % (ledger.rows(), daemon.stderr()))
 
         # Nothing delivered before the reload went out again; the rest came
         # from the new config.
@@ -151,8 +150,7 @@ class Reload(harness.TestCase):
 
         # Reloading the same config again changes nothing: byte-identical
         # feeds, no phantom SEQUENCE bump.
-        daemon.signal(signal.SIGHUP)
-        daemon.wait_log(r"^<6>reloaded", count=2)
+        daemon.reload()
         self.assertEqual(self.feeds(), feeds)
         daemon.stop()
         self.assertEqual(len(self.sink.requests()), 6)

@@ -1,6 +1,10 @@
-"""Stop (SPEC.md section 5): SIGTERM finishes or abandons in-flight requests
-within a few seconds and exits 0. An abandoned reminder is not lost: its
-meeting still ahead, the next start sends it."""
+"""Stop (README "Running it"): SIGTERM finishes or abandons in-flight
+requests within a few seconds and exits 0. An abandoned reminder is not
+lost: its meeting still ahead, the next start sends it.
+
+The few seconds are real time (3 s to abandon requests in flight, see
+daemon/daemon.c); the limits asserted here are generous, so that a loaded
+machine does not fail them."""
 
 import signal
 import time
@@ -38,7 +42,7 @@ def config(sink, state_dir, path):
 
 class Stop(harness.TestCase):
 
-    def stop_timed(self, daemon, limit=5):
+    def stop_timed(self, daemon, limit=10):
         t = time.monotonic()
         daemon.signal(signal.SIGTERM)
         rc = daemon.wait_exit(limit + 5)
@@ -50,20 +54,26 @@ class Stop(harness.TestCase):
         return took
 
     def test_sigterm_with_request_in_flight(self):
-        # The chat takes 30 s (real time) to answer the first request.
-        path = "/slowfirst/30000/a"
+        # The chat does not answer the first request until told to.
+        path = "/hold/1/a"
         harness.write(self.config, config(self.sink, self.state, path))
-        daemon = self.daemon(DUE - 1, 1)
-        self.assertTrue(self.sink.wait_count(1, 10, path), daemon.stderr())
+        daemon = self.daemon(DUE - 1)
+        daemon.advance(DUE + 10, wait=False)
+        self.assertTrue(self.sink.wait_count(1, 30, path), daemon.stderr())
         self.stop_timed(daemon)
+        # Abandoned at the stop timeout, or timed out first: either way left
+        # for the next start.
+        self.assertRegex(daemon.stderr(), r"abandoning 1 request\(s\) still in flight|stopping, the next start retries it")
+        self.sink.release(path)
         ledger = harness.Ledger(self.state)
         row = ledger.by_key()[("m", START, 900, "a")]
-        self.assertNotEqual(row["status"], "sent", "no answer came, yet recorded as sent")
+        self.assertEqual(row["status"], "sending", "no answer came, yet recorded as %r" % row)
 
         # Restarted while the meeting is still ahead: delivered (once more).
-        again = self.daemon(DUE + 60, 10, name="again")
-        ok = harness.wait_until(lambda: ledger.by_key()[("m", START, 900, "a")]["status"] == "sent", 10)
-        self.assertTrue(ok, "the abandoned reminder was lost: %r\n%s" % (ledger.rows(), again.stderr()))
+        again = self.daemon(DUE + 60, name="again")
+        again.advance(DUE + 120)
+        self.assertEqual(ledger.by_key()[("m", START, 900, "a")]["status"], "sent",
+                         "the abandoned reminder was lost: %r\n%s" % (ledger.rows(), again.stderr()))
         again.stop()
         self.assertEqual(len(self.sink.requests(path)), 2)
         self.assertIn("in 14 minutes", self.sink.requests(path)[1].json()["text"])
@@ -74,18 +84,24 @@ class Stop(harness.TestCase):
         """The request in flight at SIGTERM fails with a 503 while tandem
         stops: a transient failure, to be retried by the next start, not
         a reminder recorded as failed for good."""
-        path = "/slowfail/500/1/a"
+        path = "/holdfail/1/a"
         harness.write(self.config, config(self.sink, self.state, path))
-        daemon = self.daemon(DUE - 1, 1)
-        self.assertTrue(self.sink.wait_count(1, 10, path), daemon.stderr())
-        self.stop_timed(daemon)
+        daemon = self.daemon(DUE - 1)
+        daemon.advance(DUE + 10, wait=False)
+        self.assertTrue(self.sink.wait_count(1, 30, path), daemon.stderr())
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_log(r"^<6>stopping")
+        self.sink.release(path)
+        self.assertEqual(daemon.wait_exit(15), 0, daemon.stderr())
+        self.assertIn("stopping, the next start retries it", daemon.stderr())
         ledger = harness.Ledger(self.state)
         row = ledger.by_key()[("m", START, 900, "a")]
-        self.assertNotIn(row["status"], ("sent", "failed"), row)
+        self.assertEqual(row["status"], "sending", row)
 
-        again = self.daemon(DUE + 60, 10, name="again")
-        ok = harness.wait_until(lambda: ledger.by_key()[("m", START, 900, "a")]["status"] == "sent", 10)
-        self.assertTrue(ok, "the reminder was lost: %r\n%s" % (ledger.rows(), again.stderr()))
+        again = self.daemon(DUE + 60, name="again")
+        again.advance(DUE + 120)
+        self.assertEqual(ledger.by_key()[("m", START, 900, "a")]["status"], "sent",
+                         "the reminder was lost: %r\n%s" % (ledger.rows(), again.stderr()))
         again.stop()
         self.assertEqual(len(self.sink.requests(path)), 2)
 
@@ -93,17 +109,17 @@ class Stop(harness.TestCase):
         """Waiting to retry is not a request in flight: the stop is quick."""
         path = "/fail/1/a"
         harness.write(self.config, config(self.sink, self.state, path))
-        daemon = self.daemon(DUE - 1, 1)
-        self.assertTrue(self.sink.wait_count(1, 10, path), daemon.stderr())
-        harness.wait_until(lambda: "retrying" in daemon.stderr(), 5)
-        took = self.stop_timed(daemon, limit=1.5)
+        daemon = self.daemon(DUE - 1)
+        daemon.advance(DUE)  # the 500 came; the retry is 1-2 s away
+        self.assertIn("retrying", daemon.stderr())
+        self.stop_timed(daemon, limit=5)
         self.assertEqual(len(self.sink.requests(path)), 1, "a retry was started while stopping")
-        self.assertLess(took, 1.5)
+        self.assertNotIn("abandoning", daemon.stderr())
 
     def test_sigterm_idle(self):
         harness.write(self.config, config(self.sink, self.state, "/ok/a"))
-        daemon = self.daemon(DUE - 3600, 1)
-        self.stop_timed(daemon, limit=1.5)
+        daemon = self.daemon(DUE - 3600)
+        self.stop_timed(daemon, limit=5)
         self.assertEqual(self.sink.requests(), [])
 
 

@@ -67,33 +67,51 @@ for (const vtz of cal.getAllSubcomponents("vtimezone")) {
   ICAL.TimezoneService.register(vtz);
 }
 
-const out = [];
+// A VEVENT with a RECURRENCE-ID overrides one instance of the series with
+// its UID (RFC 5545 section 3.8.4.4): ICAL.Event.relateException, as
+// Thunderbird does; one without RRULE (or RDATE) is a single occurrence.
+const byUid = new Map();
 for (const vevent of cal.getAllSubcomponents("vevent")) {
   const event = new ICAL.Event(vevent);
-  // A TZID that did not resolve would silently become floating time.
-  for (const name of ["dtstart", "dtend"]) {
-    const prop = vevent.getFirstProperty(name);
-    if (!prop && name === "dtend" && vevent.hasProperty("duration")) continue;
-    if (!prop) die(`${event.uid}: no ${name}`);
-    const tzid = prop.getParameter("tzid");
-    const zone = prop.getFirstValue().zone;
-    if (tzid ? !zone || zone.tzid !== tzid : zone !== ICAL.Timezone.utcTimezone) {
-      die(`${event.uid}: ${name} zone ${tzid || "UTC"} did not resolve (got ${zone && zone.tzid})`);
+  if (!byUid.has(event.uid)) byUid.set(event.uid, []);
+  byUid.get(event.uid).push(event);
+}
+
+const out = [];
+function push(event, start, end) {
+  if (start < from || start >= to) return;
+  out.push({ meeting: event.uid.split("@")[0], uid: event.uid, start: rfc3339(start), end: rfc3339(end) });
+}
+for (const [uid, events] of byUid) {
+  const masters = events.filter((e) => !e.isRecurrenceException());
+  if (masters.length !== 1) die(`${uid}: ${masters.length} VEVENTs without RECURRENCE-ID, expected one`);
+  const [event] = masters;
+  for (const e of events) {
+    // A TZID that did not resolve would silently become floating time.
+    for (const name of ["dtstart", "dtend", "recurrence-id"]) {
+      const prop = e.component.getFirstProperty(name);
+      if (!prop) {
+        if (name === "dtstart" || (name === "dtend" && !e.component.hasProperty("duration"))) die(`${uid}: no ${name}`);
+        continue;
+      }
+      const tzid = prop.getParameter("tzid");
+      const zone = prop.getFirstValue().zone;
+      if (tzid ? !zone || zone.tzid !== tzid : zone !== ICAL.Timezone.utcTimezone) {
+        die(`${uid}: ${name} zone ${tzid || "UTC"} did not resolve (got ${zone && zone.tzid})`);
+      }
     }
+    if (e !== event) event.relateException(e);
   }
-  if (!event.isRecurring()) die(`${event.uid}: no RRULE`);
+  if (!event.isRecurring()) {
+    push(event, event.startDate.toUnixTime(), event.endDate.toUnixTime());
+    continue;
+  }
   const it = event.iterator();
   for (let t = it.next(); t; t = it.next()) {
     const occ = event.getOccurrenceDetails(t);
     const start = occ.startDate.toUnixTime();
     if (start >= to + MARGIN) break;
-    if (start < from || start >= to) continue;
-    out.push({
-      meeting: event.uid.split("@")[0],
-      uid: event.uid,
-      start: rfc3339(start),
-      end: rfc3339(occ.endDate.toUnixTime()),
-    });
+    push(occ.item, start, occ.endDate.toUnixTime());
   }
 }
 out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.meeting < b.meeting ? -1 : a.meeting > b.meeting ? 1 : 0));

@@ -22,6 +22,11 @@
 #include "diag.h"
 #include "schedule.h"
 
+/* The "now" the tests build schedules at: 2026-01-01T00:00:00Z. Occurrences
+ * at DST edges are published apart from the meeting's start up to this +
+ * [tandem] feed_horizon (400 days unless a test sets it). */
+#define TEST_NOW INT64_C(1767225600)
+
 /* A directory of this run's config files, made on first use; a failing
  * test leaves its files there and tmp_cleanup removes them all. */
 static char tmp_dir[64] _unused_;

@@ -155,6 +155,84 @@ static void test_bad_zones(void **state)
         run_cases(cases, ELEMENTSOF(cases));
 }
 
+/* Only IANA zone and link names are zones: paths that reach a zone file
+ * another way are errors (libical would load them, and they would be
+ * published as TZIDs no client knows), each with the name it reaches. */
+static void test_zone_paths_are_no_names(void **state)
+{
+        (void)state;
+#define ZONE(z) "[tandem]\ntimezone = " z "\n" VALID_MEETING
+        static const ErrCase cases[] = {
+                {"dot-dot", ZONE("Europe/../Europe/Berlin"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"Europe/../Europe/Berlin\"", "(did you mean \"Europe/Berlin\"?)")},
+                {"dot", ZONE("./UTC"), "timezone =", 0, NEEDLES("unknown time zone \"./UTC\"", "(did you mean \"UTC\"?)")},
+                {"double slash", ZONE("Europe//Berlin"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"Europe//Berlin\"", "(did you mean \"Europe/Berlin\"?)")},
+                {"localtime", ZONE("localtime"), "timezone =", 0, NEEDLES("unknown time zone \"localtime\"")},
+                {"posixrules", ZONE("posixrules"), "timezone =", 0, NEEDLES("unknown time zone \"posixrules\"")},
+                {"leap-second zones", ZONE("right/UTC"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"right/UTC\"", "(did you mean \"UTC\"?)")},
+                {"posix zones", ZONE("posix/Europe/Berlin"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"posix/Europe/Berlin\"", "(did you mean \"Europe/Berlin\"?)")},
+                {"out of the directory", ZONE("../zoneinfo/UTC"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"../zoneinfo/UTC\"", "(did you mean \"UTC\"?)")},
+                {"absolute path", ZONE("/usr/share/zoneinfo/Europe/Berlin"), "timezone =", 0,
+                 NEEDLES("unknown time zone \"/usr/share/zoneinfo/Europe/Berlin\"", "did you mean \"Europe/Berlin\"")},
+                {"tzdata's placeholder", ZONE("Factory"), "timezone =", 0, NEEDLES("unknown time zone \"Factory\"")},
+        };
+        run_cases(cases, ELEMENTSOF(cases));
+
+        /* link names are names: accepted and kept as written */
+        Loaded l = load_text(ZONE("Asia/Calcutta"));
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        assert_string_equal(tz_name(l.config->zone), "Asia/Calcutta");
+        loaded_free(&l);
+        l = load_text(ZONE("Etc/UTC"));
+        assert_int_equal(l.r, 0);
+        loaded_free(&l);
+#undef ZONE
+}
+
+/* Where spelling does not help, the city or country the name means does:
+ * tzdata names one city per zone, so a big city it does not name, a
+ * country of iso3166.tab or a place in zone.tab's comments finds the
+ * zone. */
+static void test_zone_suggested_by_place(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *written, *hint;
+        } cases[] = {
+                {"Asia/Bangalore", "(did you mean \"Asia/Kolkata\"?)"},
+                {"Asia/Bengaluru", "(did you mean \"Asia/Kolkata\"?)"},
+                {"Asia/Beijing", "(did you mean \"Asia/Shanghai\"?)"},
+                {"America/San_Francisco", "(did you mean \"America/Los_Angeles\"?)"},
+                {"Europe/Munich", "(did you mean \"Europe/Berlin\"?)"},
+                {"India", "(did you mean \"Asia/Kolkata\"?)"},
+                {"Asia/India", "(did you mean \"Asia/Kolkata\"?)"},
+                {"Germany", "(did you mean one of \"Europe/Berlin\" or \"Europe/Busingen\"?)"},
+                {"New York", "(did you mean \"America/New_York\"?)"},
+                {"Berlin", "(did you mean \"Europe/Berlin\"?)"},
+                {"America/Hawaii", "(did you mean \"Pacific/Honolulu\"?)"},
+                {"Asia/Calcuta", "(did you mean \"Asia/Calcutta\"?)"},
+        };
+        size_t failed = 0;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *text = NULL;
+                assert_true(asprintf(&text, "[tandem]\ntimezone = %s\n", cases[i].written) > 0);
+                Loaded l = load_text(text);
+                if (l.r != -EINVAL || !strstr(l.text, cases[i].hint)) {
+                        print_error("%s: want %s, got:\n%s", cases[i].written, cases[i].hint, l.text);
+                        failed++;
+                }
+                loaded_free(&l);
+                free(text);
+        }
+        if (failed)
+                fail_msg("%zu of %zu cases failed", failed, ELEMENTSOF(cases));
+}
+
 /* A zone name typed in the wrong case is as close as a name can be: it must
  * get a "did you mean" too. */
 static void test_zone_wrong_case_suggests(void **state)
@@ -325,6 +403,42 @@ static void test_chat(void **state)
                  NEEDLES("[department:ops] manager: expected \"Name <email>\"", "\"Ada Lovelace\"")},
         };
         run_cases(cases, ELEMENTSOF(cases));
+}
+
+/* Webhook URLs and public_url are parsed by libcurl's URL API when the
+ * config is checked: a URL libcurl can never send to is a config error at
+ * its line, and the message does not repeat the URL (a secret). */
+static void test_urls_parsed_by_libcurl(void **state)
+{
+        (void)state;
+#define HOOK(url) DEPTS "[department:ops]\nchat = slack\nwebhook = " url "\n"
+        static const ErrCase cases[] = {
+                {"port out of range", HOOK("http://127.0.0.1:99999/x"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook: expected an http:// or https:// URL", "Port number"), "127.0.0.1"},
+                {"unclosed IPv6", HOOK("http://[::1/x"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook: expected an http:// or https:// URL", "IPv6"), "::1"},
+                {"no host", HOOK("https:///services/T0/B0/X"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook: expected an http:// or https:// URL"), "services"},
+                {"port 0", HOOK("https://hooks.example.com:0/x"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook:", "port from 1 to 65535, got port 0"), "hooks.example.com"},
+                {"other scheme", HOOK("ftp://hooks.example.com/x"), "webhook =", 0,
+                 NEEDLES("[department:ops] webhook: expected an http:// or https:// URL, got \"ftp:\"")},
+                {"public_url port", "[tandem]\npublic_url = https://cal.example.com:123456\n" DEPTS, "public_url =", 0,
+                 NEEDLES("[tandem] public_url: expected an http:// or https:// URL", "Port number")},
+                {"public_url query", "[tandem]\npublic_url = https://cal.example.com/?a=1\n" DEPTS, "public_url =", 0,
+                 NEEDLES("[tandem] public_url: expected a base URL", "without ?query or #fragment")},
+        };
+#undef HOOK
+        run_cases(cases, ELEMENTSOF(cases));
+
+        /* what libcurl takes is kept as written */
+        Loaded l = load_text(DEPTS "[department:ops]\nchat = slack\nwebhook = https://[::1]:8443/hook?x=1\n"
+                                   "[tandem]\npublic_url = https://example.com/tandem/\n");
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        assert_string_equal(config_department(l.config, "ops")->webhook, "https://[::1]:8443/hook?x=1");
+        assert_string_equal(l.config->public_url, "https://example.com/tandem");
+        loaded_free(&l);
 }
 
 /* "Slack" differs from "slack" in case only; it must still get its "did
@@ -601,8 +715,15 @@ static void test_defaults(void **state)
         assert_string_equal(tz_name(c->zone), "UTC");
         assert_string_equal(c->calendar_name, "Joint meetings");
         assert_string_equal(c->domain, "tandem.invalid");
-        assert_string_equal(c->state_dir, "./state");
-        assert_string_equal(c->feed_dir, "./state/feeds");
+        /* next to the config file, whatever the working directory */
+        char *dir = realpath(tmp_dir_get(), NULL), *want = NULL;
+        assert_true(asprintf(&want, "%s/state", dir) > 0);
+        assert_string_equal(c->state_dir, want);
+        free(want);
+        assert_true(asprintf(&want, "%s/state/feeds", dir) > 0);
+        assert_string_equal(c->feed_dir, want);
+        free(want);
+        free(dir);
         assert_string_equal(c->listen, "127.0.0.1:8470");
         assert_string_equal(c->public_url, "http://127.0.0.1:8470");
         assert_null(c->feed_token);
@@ -723,6 +844,55 @@ static void test_state_directory_env(void **state)
         assert_string_equal(l.config->state_dir, "/var/lib/tandem");
         assert_string_equal(l.config->feed_dir, "/var/lib/tandem/feeds");
         loaded_free(&l);
+}
+
+/* Relative state_dir and feed_dir are read from the config file's
+ * directory, not from the working directory: starting tandem elsewhere
+ * must not open another ledger. */
+static void test_paths_relative_to_config(void **state)
+{
+        (void)state;
+        unsetenv("STATE_DIRECTORY");
+        char *path = tmp_write("[tandem]\nstate_dir = data\nfeed_dir = ./public/\n");
+        char *dir = realpath(tmp_dir_get(), NULL);
+        size_t base = strlen(tmp_dir_get()) + 1; /* path is tmp_dir/NAME */
+        char *want_state = NULL, *want_feeds = NULL, *cwd = getcwd(NULL, 0);
+        assert_true(asprintf(&want_state, "%s/data", dir) > 0);
+        assert_true(asprintf(&want_feeds, "%s/public/", dir) > 0);
+        for (int i = 0; i < 3; i++) {
+                /* from elsewhere by its absolute path, from its directory by
+                 * its name, from / by a relative path */
+                const char *cd = i == 0 ? "/usr" : i == 1 ? dir : "/";
+                const char *p = i == 0 ? path : i == 1 ? path + base : path + 1;
+                assert_int_equal(chdir(cd), 0);
+                Config *c = NULL;
+                Diags d = {0};
+                int r = config_load(p, &c, &d);
+                assert_int_equal(chdir(cwd), 0);
+                assert_int_equal(r, 0);
+                assert_string_equal(c->state_dir, want_state);
+                assert_string_equal(c->feed_dir, want_feeds);
+                config_free(c);
+                diag_free(&d);
+        }
+        unlink(path);
+        free(path);
+
+        /* absolute paths stay; "." is the config's directory */
+        Loaded l = load_text("[tandem]\nstate_dir = .\nfeed_dir = /srv/www/feeds\n");
+        assert_int_equal(l.r, 0);
+        assert_string_equal(l.config->state_dir, dir);
+        assert_string_equal(l.config->feed_dir, "/srv/www/feeds");
+        loaded_free(&l);
+
+        /* under systemd, $STATE_DIRECTORY is the default; state_dir as
+         * written still wins */
+        setenv("STATE_DIRECTORY", "/var/lib/tandem", 1);
+        l = load_text("[tandem]\nstate_dir = data\n");
+        unsetenv("STATE_DIRECTORY");
+        assert_string_equal(l.config->state_dir, want_state);
+        loaded_free(&l);
+        free(want_state), free(want_feeds), free(dir), free(cwd);
 }
 
 /* Every key, each with a non-default value, parsed into the structs. */
@@ -900,6 +1070,43 @@ static void test_warnings(void **state)
         free(path);
 }
 
+/* attendees = everyone lists department emails: one without an email is
+ * left out, with a warning where attendees are wanted at all. */
+static void test_everyone_without_email(void **state)
+{
+        (void)state;
+        /* hr has no email, sales has one: the default attendees warn at
+         * the departments line */
+        static const char text[] = MEETING(TITLE "departments = sales, hr\n" DAY TIME START);
+        Loaded l = load_text(text);
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.diags.n_warnings, 1);
+        expect_diag(&l.diags, l.path, line_of(text, "departments ="), "warning:", "[meeting:sync] departments:",
+                    "[department:hr] has no \"email\"", "attendees = everyone, the default,");
+        loaded_free(&l);
+
+        /* written out: at the attendees line */
+        static const char written[] = MEETING(TITLE "departments = sales, hr\n" DAY TIME START "attendees = everyone\n");
+        l = load_text(written);
+        assert_int_equal(l.r, 0);
+        expect_diag(&l.diags, l.path, line_of(written, "attendees ="), "warning:", "[meeting:sync] attendees:",
+                    "[department:hr] has no \"email\"");
+        assert_int_equal(l.diags.n_warnings, 1);
+        loaded_free(&l);
+
+        /* no department gives an email, nothing asks for attendees: quiet */
+        l = load_text("[department:a]\n[department:b]\n[meeting:m]\ntitle = M\ndepartments = a, b\n" DAY TIME START);
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.diags.n, 0);
+        loaded_free(&l);
+
+        /* managers or none: no email needed */
+        l = load_text(MEETING(TITLE "departments = sales, hr\n" DAY TIME START "attendees = none\n"));
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.diags.n, 0);
+        loaded_free(&l);
+}
+
 /* ------------------------------------------------------------------ */
 /* Continuation lines and long lines                                   */
 
@@ -1012,11 +1219,12 @@ static char *teams_url(size_t len)
 }
 
 /* Prose of exactly len bytes, with spaces, punctuation, ';' and '#'
- * that are not comments, and (if utf8) multi-byte characters. */
+ * inside words (where they are not comments), and (if utf8) multi-byte
+ * characters. */
 static char *prose(size_t len, bool utf8)
 {
         static const char *const words[] = {"Quarterly", "planning:", "pipeline,", "campaigns", "&",
-                                            "budgets;", "see", "#sales-ops", "for", "the", "agenda."};
+                                            "budgets;", "see", "C#/sales#ops", "for", "the", "agenda."};
         static const char *const uwords[] = {"Zürich", "Ünïcödé", "日本語の議題", "café", "naïve", "—", "€100"};
         char *s = malloc(len + 64);
         assert_non_null(s);
@@ -1196,18 +1404,209 @@ static void test_long_line_not_key_value(void **state)
         free(junk);
 }
 
+/* ------------------------------------------------------------------ */
+/* Comments, odd bytes and sizes                                       */
+
+/* '#' after white space ends a value as ';' does, on first and
+ * continuation lines; inside a word it is text. */
+static void test_hash_comments(void **state)
+{
+        (void)state;
+        static const char text[] = MEETING("title = Sync # weekly\n"
+                                           DEPS DAY
+                                           "time = 10:00 # CET\n"
+                                           START
+                                           "location = https://meet.example.com/abc#top\t# the usual room\n"
+                                           "description = C# guild;\tbring laptops\n"
+                                           "  and chargers # or borrow one\n");
+        Loaded l = load_text(text);
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        const Meeting *m = &l.config->meetings[0];
+        assert_string_equal(m->title, "Sync");
+        assert_int_equal(m->hour, 10);
+        assert_string_equal(m->location, "https://meet.example.com/abc#top");
+        assert_string_equal(m->description, "C# guild;\tbring laptops\nand chargers");
+        loaded_free(&l);
+
+        /* a value that is all comment says so */
+        static const char only[] = MEETING(TITLE DEPS DAY TIME START "location = #42\n");
+        l = load_text(only);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(only, "location ="), "[meeting:sync] location:", "got only a comment");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+}
+
+/* Writes len bytes (NULs included) to a fresh config file. */
+static Loaded load_bytes(const char *bytes, size_t len)
+{
+        Loaded l = {0};
+        assert_true(asprintf(&l.path, "%s/XXXXXX.ini", tmp_dir_get()) > 0);
+        int fd = mkstemps(l.path, 4);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, bytes, len), (ssize_t)len);
+        close(fd);
+        l.r = config_load(l.path, &l.config, &l.diags);
+        l.text = diags_text(&l.diags);
+        return l;
+}
+
+/* A NUL byte would end the value in C: an error at its line, not a
+ * silently shorter value. */
+static void test_nul_byte(void **state)
+{
+        (void)state;
+        static const char text[] = VALID_MEETING "location = Room 1\0; DROP\n" "description = ok\n";
+        Loaded l = load_bytes(text, sizeof text - 1);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(text, "location ="), "NUL byte", "column 18");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+
+        /* in a section header */
+        static const char header[] = DEPTS "[meeting:\0sync]\n" TITLE DEPS DAY TIME START;
+        l = load_bytes(header, sizeof header - 1);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(header, "[meeting:"), "NUL byte", "column 10");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+}
+
+/* Windows editors start a UTF-8 file with a byte order mark: it is not
+ * part of the first line. A UTF-16 file is named as such. */
+static void test_byte_order_mark(void **state)
+{
+        (void)state;
+        Loaded l = load_text("\xef\xbb\xbf[tandem]\r\ntimezone = Europe/Berlin\r\n" VALID_MEETING);
+        if (l.r != 0 || l.diags.n != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        assert_ptr_equal(l.config->zone, tz_lookup("Europe/Berlin"));
+        loaded_free(&l);
+
+        /* a BOM before a key (no [tandem] first) */
+        l = load_text("\xef\xbb\xbf" VALID_MEETING);
+        if (l.r != 0 || l.diags.n != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        loaded_free(&l);
+
+        static const char utf16[] = "\xff\xfe[\0t\0a\0n\0d\0e\0m\0]\0\n\0";
+        l = load_bytes(utf16, sizeof utf16 - 1);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, 1, "UTF-16", "save it as UTF-8");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+}
+
+/* Lines of any length (up to the value limit) work: a long webhook, a
+ * long description, a long comment. */
+static void test_any_line_length(void **state)
+{
+        (void)state;
+        char *url = teams_url(20000);
+        char *value = prose(CONFIG_MAX_VALUE_BYTES, true);
+        char *comment = prose(100000, false);
+        char *text = NULL;
+        assert_true(asprintf(&text, DEPTS "[department:ops]\nchat = teams\nwebhook = %s\n; %s\n"
+                                          "[meeting:sync]\n" TITLE DEPS DAY TIME START "description = %s\nlocation = Room 1\n",
+                             url, comment, value) > 0);
+        Loaded l = load_text(text);
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%.2000s", l.r, l.text);
+        assert_string_equal(config_department(l.config, "ops")->webhook, url);
+        assert_string_equal(l.config->meetings[0].description, value);
+        assert_string_equal(l.config->meetings[0].location, "Room 1");
+        loaded_free(&l);
+        free(text);
+        free(comment);
+        free(value);
+        free(url);
+
+        /* a line of spaces and ';' that no split could have handed on */
+        char *odd = malloc(1000);
+        memset(odd, ' ', 999);
+        odd[0] = 'x', odd[998] = 'y', odd[999] = '\0';
+        memset(odd + 100, ';', 300);
+        assert_true(asprintf(&text, MEETING(TITLE DEPS DAY TIME START "description = %s\n"), odd) > 0);
+        l = load_text(text);
+        if (l.r != 0)
+                fail_msg("config_load = %d:\n%s", l.r, l.text);
+        *strchr(odd, ';') = '\0';
+        assert_string_equal(l.config->meetings[0].description, "x");
+        loaded_free(&l);
+        free(text);
+        free(odd);
+}
+
+/* One value may hold 64 KiB, continuation lines joined; more is an error
+ * at the key's line. */
+static void test_value_size_limit(void **state)
+{
+        (void)state;
+        char *value = prose(CONFIG_MAX_VALUE_BYTES + 1, false);
+        Loaded l = load_with_description("description = ", value, "\n");
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(VALID_MEETING "description", "description"), "[meeting:sync] description:",
+                    "65537 bytes", "64 KiB");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+        free(value);
+
+        /* the same in 65 indented lines of a kilobyte */
+        Buf b = {0};
+        buf_append(&b, VALID_MEETING "description = start\n");
+        char *line = prose(1023, false);
+        for (int i = 0; i < 65; i++)
+                buf_printf(&b, "  %s\n", line);
+        buf_append(&b, "location = Room 1\n");
+        l = load_text(b.s);
+        assert_int_equal(l.r, -EINVAL);
+        expect_diag(&l.diags, l.path, line_of(b.s, "description"), "[meeting:sync] description:", "64 KiB");
+        assert_int_equal(l.diags.n_errors, 1);
+        loaded_free(&l);
+        buf_free(&b);
+        free(line);
+}
+
+/* A file over 16 MiB is no config: refused before it is parsed. */
+static void test_file_size_limit(void **state)
+{
+        (void)state;
+        size_t n = CONFIG_MAX_FILE_BYTES + 1;
+        char *big = malloc(n);
+        assert_non_null(big);
+        memset(big, ';', n);
+        for (size_t i = 79; i < n; i += 80)
+                big[i] = '\n';
+        Loaded l = load_bytes(big, n);
+        assert_int_equal(l.r, -EINVAL);
+        assert_int_equal(l.diags.n_errors, 1);
+        if (!strstr(l.text, "larger than 16 MiB"))
+                fail_msg("got:\n%s", l.text);
+        loaded_free(&l);
+
+        /* just under the limit: a file of comments reads */
+        l = load_bytes(big, n - 1);
+        assert_int_equal(l.r, 0);
+        loaded_free(&l);
+        free(big);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_unknown_sections_and_keys),
                 cmocka_unit_test(test_bad_zones),
                 cmocka_unit_test(test_zone_wrong_case_suggests),
+                cmocka_unit_test(test_zone_paths_are_no_names),
+                cmocka_unit_test(test_zone_suggested_by_place),
                 cmocka_unit_test(test_bad_times_dates_durations),
                 cmocka_unit_test(test_bad_remind),
                 cmocka_unit_test(test_bad_ids),
                 cmocka_unit_test(test_references),
                 cmocka_unit_test(test_duplicates),
                 cmocka_unit_test(test_chat),
+                cmocka_unit_test(test_urls_parsed_by_libcurl),
                 cmocka_unit_test(test_chat_wrong_case_suggests),
                 cmocka_unit_test(test_transposed_names_suggest),
                 cmocka_unit_test(test_days_and_cadences),
@@ -1222,8 +1621,10 @@ int main(void)
                 cmocka_unit_test(test_default_cadence_is_every_week),
                 cmocka_unit_test(test_zone_defaults_follow_tandem),
                 cmocka_unit_test(test_state_directory_env),
+                cmocka_unit_test(test_paths_relative_to_config),
                 cmocka_unit_test(test_values_parsed),
                 cmocka_unit_test(test_warnings),
+                cmocka_unit_test(test_everyone_without_email),
                 cmocka_unit_test(test_continuation_lines),
                 cmocka_unit_test(test_continuation_inline_comment),
                 cmocka_unit_test(test_crlf_file),
@@ -1234,6 +1635,12 @@ int main(void)
                 cmocka_unit_test(test_long_description_with_comment_and_continuation),
                 cmocka_unit_test(test_long_line_not_key_value),
                 cmocka_unit_test(test_invalid_utf8),
+                cmocka_unit_test(test_hash_comments),
+                cmocka_unit_test(test_nul_byte),
+                cmocka_unit_test(test_byte_order_mark),
+                cmocka_unit_test(test_any_line_length),
+                cmocka_unit_test(test_value_size_limit),
+                cmocka_unit_test(test_file_size_limit),
         };
         return cmocka_run_group_tests_name("config", tests, NULL, tmp_cleanup);
 }

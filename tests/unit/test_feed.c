@@ -84,7 +84,7 @@ static Fixture fixture_new(const char *text)
         f.l = load_text(text);
         if (f.l.r != 0)
                 fail_msg("config_load = %d:\n%s", f.l.r, f.l.text);
-        int r = schedule_new(f.l.config, &f.s, &f.diags);
+        int r = schedule_new(f.l.config, TEST_NOW, &f.s, &f.diags);
         if (r != 0) {
                 char *t = diags_text(&f.diags);
                 fail_msg("schedule_new = %d:\n%s", r, t);
@@ -660,6 +660,54 @@ static void test_event_length(void **state)
                 fail_msg("%zu of %zu cases failed", failed, ELEMENTSOF(cases));
 }
 
+/* An occurrence at a DST edge (README "The feeds"): the meeting's VEVENT
+ * leaves it out by EXDATE, and it follows as a VEVENT of its own in UTC,
+ * with the meeting's revision, in the feeds of its departments. */
+static void test_edge_occurrence(void **state)
+{
+        (void)state;
+        Fixture f = fixture_new("[department:a]\n[department:b]\n[department:c]\n"
+                                "[meeting:night]\ntitle = Night shift handover\ndepartments = a, b\nday = sunday\n"
+                                "time = 02:30\ntimezone = America/New_York\nstart = 2026-03-01\nend = 2026-03-31\n"
+                                "location = Room 1\n"
+                                "[meeting:day]\ntitle = Day\ndepartments = b, c\nday = monday\ntime = 10:00\n"
+                                "timezone = America/New_York\nstart = 2026-03-01\n");
+        FeedMeta meta[] = {{3, utc(2026, 2, 1, 0, 0)}, {0, utc(2026, 1, 1, 0, 0)}};
+        char *ics = feed_render(f.s, NULL, meta);
+        Lines ls = unfold(ics);
+        size_t b[8], e[8];
+        assert_int_equal(vevents(&ls, b, e, 8), 3);
+        assert_string_equal(event_line(&ls, b[0], e[0], "UID:"), "UID:night@tandem.invalid");
+        assert_string_equal(event_line(&ls, b[0], e[0], "DTSTART"), "DTSTART;TZID=America/New_York:20260301T023000");
+        assert_string_equal(event_line(&ls, b[0], e[0], "EXDATE"), "EXDATE;TZID=America/New_York:20260308T023000");
+        assert_int_equal(event_count(&ls, b[0], e[0], "EXDATE"), 1);
+
+        assert_string_equal(event_line(&ls, b[1], e[1], "UID:"), "UID:night.20260308@tandem.invalid");
+        assert_string_equal(event_line(&ls, b[1], e[1], "SUMMARY:"), "SUMMARY:Night shift handover");
+        assert_string_equal(event_line(&ls, b[1], e[1], "DTSTART"), "DTSTART:20260308T073000Z");
+        assert_string_equal(event_line(&ls, b[1], e[1], "DTEND"), "DTEND:20260308T083000Z");
+        assert_string_equal(event_line(&ls, b[1], e[1], "LOCATION:"), "LOCATION:Room 1");
+        assert_string_equal(event_line(&ls, b[1], e[1], "SEQUENCE:"), "SEQUENCE:3");
+        assert_string_equal(event_line(&ls, b[1], e[1], "DTSTAMP:"), "DTSTAMP:20260201T000000Z");
+        assert_int_equal(event_count(&ls, b[1], e[1], "RRULE"), 0);
+        assert_int_equal(event_count(&ls, b[1], e[1], "EXDATE"), 0);
+
+        /* the plain meeting is written as ever */
+        assert_string_equal(event_line(&ls, b[2], e[2], "UID:"), "UID:day@tandem.invalid");
+        assert_null(event_line(&ls, b[2], e[2], "EXDATE"));
+        lines_free(&ls);
+        free(ics);
+
+        /* in a department's feed only with its meeting */
+        ics = feed_render(f.s, config_department(f.l.config, "c"), NULL);
+        assert_null(strstr(ics, "night"));
+        free(ics);
+        ics = feed_render(f.s, config_department(f.l.config, "a"), NULL);
+        assert_non_null(strstr(ics, "UID:night.20260308@tandem.invalid"));
+        free(ics);
+        fixture_free(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -672,6 +720,7 @@ int main(void)
                 cmocka_unit_test(test_stable_bytes),
                 cmocka_unit_test(test_sequence_and_last_modified),
                 cmocka_unit_test(test_event_length),
+                cmocka_unit_test(test_edge_occurrence),
         };
         return cmocka_run_group_tests_name("feed", tests, NULL, tmp_cleanup);
 }

@@ -20,26 +20,36 @@ typedef struct Built {
 /* Two departments and one meeting "m" whose remaining keys are body. */
 #define HEAD "[department:a]\n[department:b]\n[meeting:m]\ntitle = M\ndepartments = a, b\n"
 
-static Built build_text(const char *text)
+static Built build_text_at(const char *text, int64_t now)
 {
         Built b = {0};
         b.l = load_text(text);
         if (b.l.r != 0)
                 fail_msg("config_load = %d:\n%s", b.l.r, b.l.text);
-        b.r = schedule_new(b.l.config, &b.s, &b.diags);
+        b.r = schedule_new(b.l.config, now, &b.s, &b.diags);
         b.text = diags_text(&b.diags);
+        return b;
+}
+
+static Built build_text(const char *text)
+{
+        return build_text_at(text, TEST_NOW);
+}
+
+static Built build_at(const char *body, int64_t now)
+{
+        char *text = NULL;
+        assert_true(asprintf(&text, HEAD "%s", body) > 0);
+        Built b = build_text_at(text, now);
+        free(text);
+        if (b.r != 0)
+                fail_msg("schedule_new = %d:\n%s", b.r, b.text);
         return b;
 }
 
 static Built build(const char *body)
 {
-        char *text = NULL;
-        assert_true(asprintf(&text, HEAD "%s", body) > 0);
-        Built b = build_text(text);
-        free(text);
-        if (b.r != 0)
-                fail_msg("schedule_new = %d:\n%s", b.r, b.text);
-        return b;
+        return build_at(body, TEST_NOW);
 }
 
 static void built_free(Built *b)
@@ -321,7 +331,8 @@ static void test_rrule_errors(void **state)
                 {"rrule:FREQ=SOMETIMES", "is not a valid RFC 5545 RRULE value"},
                 {"rrule:FREQ=HOURLY", "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"},
                 {"rrule:FREQ=DAILY;BYHOUR=9", "BYHOUR, BYMINUTE and BYSECOND are not used"},
-                {"rrule:FREQ=WEEKLY;UNTIL=20261231T000000Z", "UNTIL is not used"},
+                {"rrule:FREQ=WEEKLY;COUNT=3;UNTIL=20261231T000000Z", "is not a valid RFC 5545 RRULE value"},
+                {"rrule:FREQ=WEEKLY;UNTIL=20251231T000000Z", "never takes place between start and UNTIL"},
                 {"rrule:FREQ=WEEKLY;BYDAY=MO,WE,FR;BYSETPOS=1", "BYSETPOS with FREQ=WEEKLY is not supported"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -334,6 +345,84 @@ static void test_rrule_errors(void **state)
                 built_free(&b);
                 free(text);
         }
+}
+
+/* The RRULE value of the published VEVENT, as text. */
+static void expect_rrule_has(const Built *b, const char *needle)
+{
+        icalproperty *p = icalcomponent_get_first_property(b->s->events[0], ICAL_RRULE_PROPERTY);
+        assert_non_null(p);
+        struct icalrecurrencetype r = icalproperty_get_rrule(p);
+        char *rule = icalrecurrencetype_as_string_r(&r);
+        if (!strstr(rule, needle))
+                fail_msg("RRULE:%s has no %s", rule, needle);
+        free(rule);
+}
+
+/* UNTIL as RFC 5545 section 3.3.10 means it with a DTSTART in a zone: a
+ * UTC instant, the last occurrence at or before it. */
+static void test_rrule_until(void **state)
+{
+        (void)state;
+        /* Tuesdays 10:00 Berlin = 09:00Z in winter: UNTIL at the third
+         * one's instant includes it, a second earlier does not */
+        Built b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20260120T090000Z\ntime = 10:00\n"
+                        "timezone = Europe/Berlin\nstart = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 6, 9, 0), utc(2026, 1, 13, 9, 0), utc(2026, 1, 20, 9, 0));
+        /* Published as the end of the last occurrence's day: the same set
+         * to RFC 5545, and one that engines comparing UNTIL at DTSTART's
+         * offset or in local time read alike (README "The feeds"). */
+        expect_rrule_has(&b, "UNTIL=20260120T225959Z");
+        Occurrence next;
+        assert_false(schedule_next(b.s, &b.l.config->meetings[0], utc(2026, 1, 20, 10, 0), &next));
+        built_free(&b);
+        b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20260120T085959Z\ntime = 10:00\n"
+                  "timezone = Europe/Berlin\nstart = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 6, 9, 0), utc(2026, 1, 13, 9, 0));
+        built_free(&b);
+
+        /* east of UTC the wall time is later than the UTC one: a single
+         * occurrence at exactly UNTIL is still one (10:00 Kolkata = 04:30Z) */
+        b = build("cadence = rrule:FREQ=DAILY;UNTIL=20260106T043000Z\ntime = 10:00\ntimezone = Asia/Kolkata\n"
+                  "start = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 6, 4, 30));
+        built_free(&b);
+
+        /* across a DST change: 10:00 New York is 15:00Z in early March,
+         * 14:00Z from the 8th */
+        b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=MO;UNTIL=20260316T140000Z\ntime = 10:00\n"
+                  "timezone = America/New_York\nstart = 2026-03-02\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 3, 2, 15, 0), utc(2026, 3, 9, 14, 0), utc(2026, 3, 16, 14, 0));
+        built_free(&b);
+
+        /* a DATE, as some calendars write it: through that day in the
+         * meeting's zone, like end; published as that day's last second in
+         * UTC (00:30 Tokyo on Tuesdays is 15:30Z on Mondays) */
+        b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20260120\ntime = 00:30\ntimezone = Asia/Tokyo\n"
+                  "start = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 5, 15, 30), utc(2026, 1, 12, 15, 30), utc(2026, 1, 19, 15, 30));
+        expect_rrule_has(&b, "UNTIL=20260120T145959Z");
+        built_free(&b);
+
+        /* a local time without Z: read in the meeting's zone */
+        b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20260120T100000\ntime = 10:00\n"
+                  "timezone = Europe/Berlin\nstart = 2026-01-06\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 6, 9, 0), utc(2026, 1, 13, 9, 0), utc(2026, 1, 20, 9, 0));
+        expect_rrule_has(&b, "UNTIL=20260120T225959Z");
+        built_free(&b);
+}
+
+/* UNTIL and end both bound the meeting: one of them, as with COUNT. */
+static void test_rrule_until_and_end(void **state)
+{
+        (void)state;
+        static const char text[] = HEAD "cadence = rrule:FREQ=WEEKLY;BYDAY=TU;UNTIL=20261231T000000Z\ntime = 10:00\n"
+                                        "start = 2026-01-06\nend = 2026-06-30\n";
+        Built b = build_text(text);
+        assert_int_equal(b.r, -EINVAL);
+        assert_int_equal(b.diags.n_errors, 1);
+        expect_diag(&b.diags, b.l.path, line_of(text, "end ="), "[meeting:m] end:", "use either UNTIL or end");
+        built_free(&b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -384,6 +473,38 @@ static void test_skip_not_an_occurrence(void **state)
         b = build_text(text2);
         assert_int_equal(b.r, -EINVAL);
         expect_diag(&b.diags, b.l.path, line_of(text2, "skip ="), "[meeting:m] skip:", "2026-01-12");
+        built_free(&b);
+}
+
+/* A meeting whose every occurrence is skipped never takes place: an error
+ * like a rule without occurrences, at the skip line. */
+static void test_skip_every_occurrence(void **state)
+{
+        (void)state;
+        static const char *const bodies[] = {
+                "day = tuesday\ntime = 10:00\nstart = 2026-01-06\nend = 2026-01-20\n"
+                "skip = 2026-01-06, 2026-01-13, 2026-01-20\n",
+                "cadence = rrule:FREQ=MONTHLY;BYMONTHDAY=1;COUNT=2\ntime = 10:00\nstart = 2026-01-01\n"
+                "skip = 2026-02-01, 2026-01-01\n",
+                "cadence = rrule:FREQ=DAILY;UNTIL=20260103T235959Z\ntime = 10:00\nstart = 2026-01-01\n"
+                "skip = 2026-01-01, 2026-01-02, 2026-01-03\n",
+                "cadence = rrule:FREQ=YEARLY;COUNT=1\ntime = 10:00\nstart = 2026-01-01\nskip = 2026-01-01\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bodies); i++) {
+                char *text = NULL;
+                assert_true(asprintf(&text, HEAD "%s", bodies[i]) > 0);
+                Built b = build_text(text);
+                if (b.r != -EINVAL || b.diags.n_errors != 1)
+                        fail_msg("case %zu: schedule_new = %d:\n%s", i, b.r, b.text);
+                expect_diag(&b.diags, b.l.path, line_of(text, "skip ="), "[meeting:m] skip:", "names every occurrence");
+                built_free(&b);
+                free(text);
+        }
+
+        /* one occurrence left is enough */
+        Built b = build("day = tuesday\ntime = 10:00\nstart = 2026-01-06\nend = 2026-01-20\n"
+                        "skip = 2026-01-06, 2026-01-20\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 13, 10, 0));
         built_free(&b);
 }
 
@@ -458,10 +579,15 @@ static void test_dst_new_york(void **state)
         assert_string_equal(tzid, "America/New_York");
         built_free(&b);
 
-        /* ...also as the very first occurrence (DTSTART itself) */
+        /* ...also as the very first occurrence: published apart, in UTC,
+         * and DTSTART is the first occurrence whose time exists once */
         b = build("day = sunday\ntime = 02:30\ntimezone = America/New_York\nstart = 2026-03-08\n");
         EXPECT_STARTS(&b, Y2026, utc(2026, 3, 16, 0, 0), 3600, utc(2026, 3, 8, 7, 30), utc(2026, 3, 15, 6, 30));
-        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 3, 8, 7, 30));
+        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 3, 15, 6, 30));
+        /* (and 02:30 EST on 2026-11-01, hours after the clocks went back) */
+        assert_int_equal(b.s->n_exceptions[0], 2);
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 3, 8, 7, 30));
+        assert_instant(schedule_first_start(b.s->exceptions[0][1]), utc(2026, 11, 1, 7, 30));
         built_free(&b);
 
         /* 01:30 happens twice on 2026-11-01: the first, EDT = 05:30Z */
@@ -470,7 +596,9 @@ static void test_dst_new_york(void **state)
                       utc(2026, 11, 8, 6, 30));
         built_free(&b);
         b = build("day = sunday\ntime = 01:30\ntimezone = America/New_York\nstart = 2026-11-01\n");
-        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 11, 1, 5, 30));
+        EXPECT_STARTS(&b, Y2026, utc(2026, 11, 9, 0, 0), 3600, utc(2026, 11, 1, 5, 30), utc(2026, 11, 8, 6, 30));
+        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 11, 8, 6, 30));
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 11, 1, 5, 30));
         built_free(&b);
 }
 
@@ -800,6 +928,18 @@ static void test_tz_lookup(void **state)
         assert_null(tz_lookup("Europe/Berln"));
         assert_null(tz_lookup("Mars/Olympus"));
         assert_null(tz_lookup(""));
+        /* libical would load these files; they are no names */
+        static const char *const paths[] = {"Europe/../Europe/Berlin", "./UTC", "Europe//Berlin", "localtime",
+                                            "posixrules", "right/UTC", "posix/UTC", "../zoneinfo/UTC",
+                                            "/usr/share/zoneinfo/UTC", "Europe/Berlin/", "Factory"};
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (tz_lookup(paths[i]))
+                        fail_msg("tz_lookup(\"%s\") found a zone", paths[i]);
+        /* a link is a name, and keeps it */
+        icaltimezone *calcutta = tz_lookup("Asia/Calcutta");
+        assert_non_null(calcutta);
+        assert_string_equal(tz_name(calcutta), "Asia/Calcutta");
+        assert_int_equal(tz_offset_at(calcutta, utc(2026, 1, 1, 0, 0)), 5 * 3600 + 1800);
 
         const char *const *names = tz_all_names();
         bool utc_seen = false, berlin_seen = false, kathmandu_seen = false;
@@ -952,6 +1092,253 @@ static void test_tz_vtimezone(void **state)
         assert_null(tz_vtimezone(tz_lookup("UTC"), Y2026));
 }
 
+/* ------------------------------------------------------------------ */
+/* Occurrences at DST edges, published apart (README "The feeds")      */
+
+static icalproperty *prop(icalcomponent *ev, icalproperty_kind kind)
+{
+        icalproperty *p = icalcomponent_get_first_property(ev, kind);
+        if (!p)
+                fail_msg("no %s", icalproperty_kind_to_string(kind));
+        return p;
+}
+
+/* The n-th EXDATE of the meeting's VEVENT as wall time and TZID. */
+static Wall exdate_of(const Built *b, int n, const char **tzid)
+{
+        icalproperty *p = icalcomponent_get_first_property(b->s->events[0], ICAL_EXDATE_PROPERTY);
+        for (; p && n > 0; n--)
+                p = icalcomponent_get_next_property(b->s->events[0], ICAL_EXDATE_PROPERTY);
+        assert_non_null(p);
+        icalparameter *t = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
+        *tzid = t ? icalparameter_get_tzid(t) : NULL;
+        return wall_from_ical(icalproperty_get_exdate(p));
+}
+
+static void test_edge_published_apart(void **state)
+{
+        (void)state;
+        /* 02:30 Berlin does not exist on 2027-03-28: the rule keeps its
+         * DTSTART, leaves that day out by EXDATE (TZID form, as DTSTART),
+         * and the occurrence is a VEVENT of its own in UTC. The
+         * occurrences are RFC 5545's all the same. */
+        Built b = build_at("day = sunday\ntime = 02:30\ntimezone = Europe/Berlin\nstart = 2027-03-01\nend = 2027-04-30\n",
+                           Y2027);
+        EXPECT_STARTS(&b, Y2027, utc(2027, 4, 5, 0, 0), 3600, utc(2027, 3, 7, 1, 30), utc(2027, 3, 14, 1, 30),
+                      utc(2027, 3, 21, 1, 30), utc(2027, 3, 28, 1, 30), utc(2027, 4, 4, 0, 30));
+        assert_wall(dtstart_of(&b, 0, NULL), 2027, 3, 7, 2, 30);
+        assert_int_equal(count_props(b.s->events[0], ICAL_EXDATE_PROPERTY), 1);
+        const char *tzid;
+        assert_wall(exdate_of(&b, 0, &tzid), 2027, 3, 28, 2, 30);
+        assert_string_equal(tzid, "Europe/Berlin");
+
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        icalcomponent *x = b.s->exceptions[0][0];
+        assert_string_equal(icalproperty_get_uid(prop(x, ICAL_UID_PROPERTY)), "m.20270328@tandem.invalid");
+        assert_string_equal(icalproperty_get_summary(prop(x, ICAL_SUMMARY_PROPERTY)), "M");
+        struct icaltimetype t = icalproperty_get_dtstart(prop(x, ICAL_DTSTART_PROPERTY));
+        assert_true(icaltime_is_utc(t));
+        assert_wall(wall_from_ical(t), 2027, 3, 28, 1, 30);
+        assert_wall(wall_from_ical(icalproperty_get_dtend(prop(x, ICAL_DTEND_PROPERTY))), 2027, 3, 28, 2, 30);
+        assert_null(icalcomponent_get_first_property(x, ICAL_RRULE_PROPERTY));
+        assert_null(icalproperty_get_first_parameter(prop(x, ICAL_DTSTART_PROPERTY), ICAL_TZID_PARAMETER));
+
+        /* the next occurrence, from just before it */
+        Occurrence next;
+        assert_true(schedule_next(b.s, &b.l.config->meetings[0], utc(2027, 3, 22, 0, 0), &next));
+        assert_instant(next.start, utc(2027, 3, 28, 1, 30));
+        assert_instant(next.end, utc(2027, 3, 28, 2, 30));
+        assert_true(schedule_next(b.s, &b.l.config->meetings[0], utc(2027, 3, 28, 1, 31), &next));
+        assert_instant(next.start, utc(2027, 4, 4, 0, 30));
+        built_free(&b);
+}
+
+static void test_edge_kinds(void **state)
+{
+        (void)state;
+        /* A doubled time (the first), an occurrence running over the change
+         * (Saturday 23:00 for 5 hours) and one hours after it (05:00 New
+         * York, which rrule.js misplaces): each published apart. */
+        Built b = build("day = sunday\ntime = 01:30\ntimezone = America/New_York\nstart = 2026-10-25\nend = 2026-11-08\n");
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 11, 1, 5, 30));
+        built_free(&b);
+
+        b = build_at("day = saturday\ntime = 23:00\nduration = 5h\ntimezone = Europe/Berlin\nstart = 2027-03-20\n"
+                     "end = 2027-04-03\n", Y2027);
+        EXPECT_STARTS(&b, Y2027, utc(2027, 5, 1, 0, 0), 5 * 3600, utc(2027, 3, 20, 22, 0), utc(2027, 3, 27, 22, 0),
+                      utc(2027, 4, 3, 21, 0));
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2027, 3, 27, 22, 0));
+        built_free(&b);
+
+        b = build("day = sunday\ntime = 05:00\ntimezone = America/New_York\nstart = 2026-03-01\nend = 2026-03-15\n");
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 3, 8, 9, 0));
+        built_free(&b);
+
+        /* ... but not a meeting days away from any change, nor one in UTC */
+        b = build("day = tuesday\ntime = 02:30\ntimezone = Europe/Berlin\nstart = 2026-01-01\n");
+        assert_int_equal(b.s->n_exceptions[0], 0);
+        assert_int_equal(count_props(b.s->events[0], ICAL_EXDATE_PROPERTY), 0);
+        assert_int_equal(b.diags.n_warnings, 0);
+        built_free(&b);
+        b = build("day = sunday\ntime = 02:30\nstart = 2026-01-01\n");
+        assert_int_equal(b.s->n_exceptions[0], 0);
+        built_free(&b);
+}
+
+static void test_edge_horizon(void **state)
+{
+        (void)state;
+        /* Occurrences at edges are published apart from the meeting's start
+         * up to now + feed_horizon; beyond it, the rule alone says them
+         * (right for RFC 5545 readers, and for tandem). */
+        const char *text = "[tandem]\nfeed_horizon = 30d\n" HEAD
+                           "day = sunday\ntime = 02:30\ntimezone = America/New_York\nstart = 2026-03-01\n";
+        Built b = build_text(text);
+        assert_int_equal(b.r, 0);
+        assert_int_equal(b.s->n_exceptions[0], 0);
+        EXPECT_STARTS(&b, utc(2026, 3, 2, 0, 0), utc(2026, 3, 9, 0, 0), 3600, utc(2026, 3, 8, 7, 30));
+        built_free(&b);
+
+        /* Later, the exception stays (so the feed changes only when one
+         * comes within the horizon); the next, in November, is not yet in. */
+        b = build_text_at(text, utc(2026, 6, 1, 0, 0));
+        assert_int_equal(b.r, 0);
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 3, 8, 7, 30));
+        built_free(&b);
+        b = build_text_at(text, utc(2026, 10, 15, 0, 0));
+        assert_int_equal(b.s->n_exceptions[0], 2);
+        assert_instant(schedule_first_start(b.s->exceptions[0][1]), utc(2026, 11, 1, 7, 30));
+        built_free(&b);
+}
+
+static void test_edge_dtstart_count(void **state)
+{
+        (void)state;
+        /* COUNT=3 from a DTSTART in the gap: the rule starts a week later
+         * with COUNT=2, and the first is published apart. */
+        Built b = build("cadence = rrule:FREQ=WEEKLY;BYDAY=SU;COUNT=3\ntime = 02:30\ntimezone = America/New_York\n"
+                        "start = 2026-03-08\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 3, 8, 7, 30), utc(2026, 3, 15, 6, 30), utc(2026, 3, 22, 6, 30));
+        assert_wall(dtstart_of(&b, 0, NULL), 2026, 3, 15, 2, 30);
+        struct icalrecurrencetype r = icalproperty_get_rrule(prop(b.s->events[0], ICAL_RRULE_PROPERTY));
+        assert_int_equal(r.count, 2);
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        built_free(&b);
+
+        /* Every occurrence in a gap: DTSTART cannot move, and stays the
+         * rule's; the later ones are published apart, once each, up to the
+         * horizon (2028-02-05: 2028-03-26 is the rule's). */
+        b = build_at("cadence = rrule:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\ntime = 02:30\ntimezone = Europe/Berlin\n"
+                     "start = 2026-01-01\n", Y2027);
+        EXPECT_STARTS(&b, Y2026, utc(2029, 1, 1, 0, 0), 3600, utc(2026, 3, 29, 1, 30), utc(2027, 3, 28, 1, 30),
+                      utc(2028, 3, 26, 1, 30));
+        assert_wall(dtstart_of(&b, 0, NULL), 2026, 3, 29, 2, 30);
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2027, 3, 28, 1, 30));
+        built_free(&b);
+}
+
+static void test_edge_warnings(void **state)
+{
+        (void)state;
+        const char *gap = HEAD "day = sunday\ntime = 02:30\ntimezone = Europe/Berlin\nstart = 2026-06-01\n";
+        Built b = build_text(gap);
+        assert_int_equal(b.r, 0);
+        /* once per meeting, at its first such date from now on */
+        assert_int_equal(b.diags.n_warnings, 1);
+        expect_diag(&b.diags, b.l.path, line_of(gap, "time ="),
+                    "warning: [meeting:m] time: 02:30 Europe/Berlin happens twice on 2026-10-25");
+        built_free(&b);
+
+        /* from now on: after the fold of 2026-10-25, the gap of 2027-03-28 */
+        b = build_text_at(gap, utc(2026, 11, 1, 0, 0));
+        expect_diag(&b.diags, b.l.path, line_of(gap, "time ="),
+                    "02:30 Europe/Berlin does not exist on 2027-03-28 (the clocks go forward); the meeting will "
+                    "be at 03:30 that day", "calendar apps disagree on such times", "consider a time outside 02:00-03:00");
+        built_free(&b);
+
+        const char *fold = HEAD "day = sunday\ntime = 01:30\ntimezone = America/New_York\nstart = 2026-01-01\n"
+                                "skip = 2026-03-08\n";
+        b = build_text(fold);
+        expect_diag(&b.diags, b.l.path, line_of(fold, "time ="),
+                    "01:30 America/New_York happens twice on 2026-11-01 (the clocks go back); the meeting will be "
+                    "at the first of the two", "01:00-02:00");
+        assert_int_equal(b.diags.n_warnings, 1);
+        built_free(&b);
+
+        /* a skipped gap date is no meeting to warn about */
+        const char *skipped = HEAD "cadence = monthly\nday = last sunday\ntime = 02:30\ntimezone = Europe/Berlin\n"
+                                   "start = 2027-03-01\nend = 2027-04-30\nskip = 2027-03-28\n";
+        b = build_text(skipped);
+        assert_int_equal(b.r, 0);
+        assert_int_equal(b.diags.n_warnings, 0);
+        built_free(&b);
+}
+
+static void test_misread_rule_warnings(void **state)
+{
+        (void)state;
+        const char *weekno = HEAD "cadence = rrule:FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO\ntime = 10:00\nstart = 2026-01-01\n";
+        Built b = build_text(weekno);
+        assert_int_equal(b.r, 0);
+        expect_diag(&b.diags, b.l.path, line_of(weekno, "cadence ="), "warning: [meeting:m] cadence: BYWEEKNO",
+                    "Thunderbird", "sabre/vobject");
+        built_free(&b);
+        const char *setpos = HEAD "cadence = rrule:FREQ=YEARLY;BYMONTH=1,7;BYDAY=MO;BYSETPOS=2\ntime = 10:00\n"
+                                  "start = 2026-01-01\n";
+        b = build_text(setpos);
+        expect_diag(&b.diags, b.l.path, line_of(setpos, "cadence ="), "BYSETPOS with FREQ=YEARLY and BYMONTH",
+                    "Thunderbird");
+        built_free(&b);
+}
+
+static void test_until_late_east(void **state)
+{
+        (void)state;
+        /* UNTIL is the end of the last day; for a meeting late in the day
+         * east of Greenwich it is the meeting's local time read as UTC, so
+         * that rrule.js (which compares UNTIL with that) keeps the last one. */
+        Built b = build("cadence = rrule:FREQ=DAILY\ntime = 23:00\ntimezone = Australia/Sydney\nstart = 2027-12-01\n"
+                        "end = 2027-12-31\n");
+        struct icalrecurrencetype r = icalproperty_get_rrule(prop(b.s->events[0], ICAL_RRULE_PROPERTY));
+        assert_wall(wall_from_ical(r.until), 2027, 12, 31, 23, 0);
+        EXPECT_STARTS(&b, utc(2027, 12, 30, 0, 0), utc(2028, 1, 3, 0, 0), 3600, utc(2027, 12, 30, 12, 0),
+                      utc(2027, 12, 31, 12, 0));
+        built_free(&b);
+        b = build("cadence = rrule:FREQ=DAILY\ntime = 10:00\ntimezone = Europe/Berlin\nstart = 2027-12-01\n"
+                  "end = 2027-12-31\n");
+        r = icalproperty_get_rrule(prop(b.s->events[0], ICAL_RRULE_PROPERTY));
+        assert_true(r.until.hour == 22 && r.until.minute == 59 && r.until.second == 59);
+        built_free(&b);
+}
+
+static void test_feed_horizon_key(void **state)
+{
+        (void)state;
+        Loaded l = load_text(HEAD "day = monday\ntime = 10:00\nstart = 2026-01-01\n");
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.config->feed_horizon, 400 * 86400);
+        loaded_free(&l);
+        l = load_text("[tandem]\nfeed_horizon = 30d\n" HEAD "day = monday\ntime = 10:00\nstart = 2026-01-01\n");
+        assert_int_equal(l.config->feed_horizon, 30 * 86400);
+        loaded_free(&l);
+        const char *bad[] = {"5h", "0d", "3661d", "1d2h", "soon"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char *text = NULL;
+                assert_true(asprintf(&text, "[tandem]\nfeed_horizon = %s\n" HEAD "day = monday\ntime = 10:00\nstart = 2026-01-01\n",
+                                     bad[i]) > 0);
+                l = load_text(text);
+                assert_int_equal(l.r, -EINVAL);
+                expect_diag(&l.diags, l.path, 2, "feed_horizon", "expected a number of days from 1d to 3660d");
+                loaded_free(&l);
+                free(text);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -964,6 +1351,9 @@ int main(void)
                 cmocka_unit_test(test_rrule_nonmatching_start),
                 cmocka_unit_test(test_rrule_count),
                 cmocka_unit_test(test_rrule_errors),
+                cmocka_unit_test(test_rrule_until),
+                cmocka_unit_test(test_rrule_until_and_end),
+                cmocka_unit_test(test_skip_every_occurrence),
                 cmocka_unit_test(test_skip),
                 cmocka_unit_test(test_skip_not_an_occurrence),
                 cmocka_unit_test(test_end_inclusive),
@@ -982,6 +1372,14 @@ int main(void)
                 cmocka_unit_test(test_tz_lookup),
                 cmocka_unit_test(test_tz_rfc3339),
                 cmocka_unit_test(test_tz_vtimezone),
+                cmocka_unit_test(test_edge_published_apart),
+                cmocka_unit_test(test_edge_kinds),
+                cmocka_unit_test(test_edge_horizon),
+                cmocka_unit_test(test_edge_dtstart_count),
+                cmocka_unit_test(test_edge_warnings),
+                cmocka_unit_test(test_misread_rule_warnings),
+                cmocka_unit_test(test_until_late_east),
+                cmocka_unit_test(test_feed_horizon_key),
         };
         return cmocka_run_group_tests_name("schedule", tests, NULL, tmp_cleanup);
 }
