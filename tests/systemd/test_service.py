@@ -11,7 +11,8 @@ container `systemd-sysusers`, `systemd-tmpfiles --create`, a config, and
   - a reminder reaches a webhook sink (also on that loopback);
   - `systemctl reload` with a valid changed config succeeds and the feed's
     SEQUENCE of the changed meeting rises; with an invalid config it fails,
-    the errors are in the journal and the running schedule goes on;
+    the daemon logs the errors, keeps the running schedule and reports
+    itself unhealthy (/healthz, STATUS=) until a good reload;
   - the watchdog restarts a frozen daemon (SIGSTOP), and the restarted
     daemon sends on, but nothing already delivered again;
   - `systemctl stop` is clean (exit status 0);
@@ -210,12 +211,23 @@ class ServiceTest:
         self.write_config(valid.replace("Standup two", "Standup three") + "\n[meeting:broken]\ntitle = Broken\n")
         p = box.sh("systemctl reload tandem", check=False)
         check(p.returncode != 0, "systemctl reload succeeded with an invalid config")
-        check(re.search(r"%s:\d+: \[meeting:broken\] missing required key" % re.escape(CONFIG), self.journal()),
-              "the reload's errors are not in the journal")
-        after = self.show("ActiveState", "MainPID")
-        check(after["ActiveState"] == "active" and after["MainPID"] == second["MainPID"],
-              "after the refused reload: %r" % after)
+        pid = second["MainPID"]
+        container.wait_for(lambda: re.search(r"tandem\[%s\]: reload refused" % pid, self.journal()), 30,
+                           "the daemon to log that it refused the reload")
+        check(re.search(r"tandem\[%s\]: %s:\d+: \[meeting:broken\] missing required key" % (pid, re.escape(CONFIG)),
+                        self.journal()), "the daemon did not log the config's errors")
+        after = self.show("ActiveState", "MainPID", "StatusText")
+        check(after["ActiveState"] == "active" and after["MainPID"] == pid, "after the refused reload: %r" % after)
+        check("reload refused" in after["StatusText"], "STATUS= says %r" % after["StatusText"])
+        code, _h, body = self.get("http://127.0.0.1:8470/healthz")
+        check(code == 503 and "reload refused" in body, "/healthz after a refused reload: %s %s" % (code, body))
         check(self.sequences() == seq1, "the feed changed after a refused reload")
+        # As the operator would after reading the journal (a broken file
+        # left in place would stop the next start).
+        self.write_config(valid)
+        box.sh("systemctl reload tandem")
+        container.wait_for(lambda: self.get("http://127.0.0.1:8470/healthz")[0] == 200, 30,
+                           "/healthz to answer 200 after a good reload")
         # The reminder of "late" is due only in the valid config, and must
         # carry its title, not the refused one's.
         self.wait_reminders("late", 2, due_in(late - datetime.timedelta(minutes=20)) + 120)
