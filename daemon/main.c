@@ -53,7 +53,7 @@ static const char usage_text[] =
         "                              or an RFC 3339 instant; default now\n"
         "      --days N                preview: the window's length in days (default 14)\n"
         "      --json                  preview: JSON instead of a table\n"
-        "  -q, --quiet                 check: print errors only, no summary\n"
+        "  -q, --quiet                 check: print errors and warnings only, no summary\n"
         "      --clock INSTANT         run, FOR TESTING: start the daemon's clock at an\n"
         "                              RFC 3339 instant instead of now\n"
         "      --clock-rate N          run, FOR TESTING: the clock runs N times faster\n"
