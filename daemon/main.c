@@ -21,7 +21,7 @@ typedef struct Options {
         const char *config, *department, *output, *from, *clock, *argument;
         unsigned days;
         double clock_rate;
-        bool json;
+        bool json, quiet;
         bool clock_step;
         bool seen_days, seen_from, seen_json, seen_output, seen_department, seen_clock;
 } Options;
@@ -33,7 +33,7 @@ static const char usage_text[] =
         "feeds and posts reminders to each department's team chat.\n"
         "\n"
         "Commands:\n"
-        "  check                       validate the config and summarize it\n"
+        "  check [--quiet]             validate the config and summarize it\n"
         "  export [--department ID] [-o PATH]\n"
         "                              write the iCalendar feed (all meetings, or one\n"
         "                              department's) to standard output or PATH\n"
@@ -53,6 +53,7 @@ static const char usage_text[] =
         "                              or an RFC 3339 instant; default now\n"
         "      --days N                preview: the window's length in days (default 14)\n"
         "      --json                  preview: JSON instead of a table\n"
+        "  -q, --quiet                 check: print errors and warnings only, no summary\n"
         "      --clock INSTANT         run, FOR TESTING: start the daemon's clock at an\n"
         "                              RFC 3339 instant instead of now\n"
         "      --clock-rate N          run, FOR TESTING: the clock runs N times faster\n"
@@ -172,6 +173,10 @@ static int cmd_check(const Options *o)
         _cleanup_(schedule_freep) Schedule *s = NULL;
         if (load(o, &c, &s) < 0)
                 return EXIT_WORK;
+        /* For ExecReload= (the summary names the feed token; the journal
+         * is no place for it) and scripts: the exit status is the answer. */
+        if (o->quiet)
+                return 0;
 
         int64_t now = time(NULL);
         printf("%s: OK: %zu department%s, %zu meeting%s\n\n", c->path, c->n_departments,
@@ -318,6 +323,8 @@ static const struct {
 static int check_option_use(const char *cmd, const Options *o)
 {
         bool preview = streq(cmd, "preview"), export = streq(cmd, "export");
+        if (o->quiet && !streq(cmd, "check"))
+                return usage_error("--quiet is an option of check");
         if (o->seen_json && !preview)
                 return usage_error("--json is an option of preview");
         if ((o->seen_from || o->seen_days) && !preview)
@@ -341,13 +348,14 @@ int main(int argc, char **argv)
                 {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
                 {"clock", required_argument, NULL, OPT_CLOCK}, {"clock-rate", required_argument, NULL, OPT_CLOCK_RATE},
                 {"clock-step", no_argument, NULL, OPT_CLOCK_STEP},
+                {"quiet", no_argument, NULL, 'q'},
                 {NULL, 0, NULL, 0},
         };
         Options o = {.config = "/etc/tandem/tandem.ini", .days = 14, .clock_rate = 1.0};
         int opt;
 
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, ":c:d:o:hV", longopts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, ":c:d:o:qhV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case 'c': o.config = optarg; break;
                 case 'd': o.department = optarg, o.seen_department = true; break;
@@ -359,6 +367,7 @@ int main(int argc, char **argv)
                         o.seen_days = true;
                         break;
                 case OPT_JSON: o.json = o.seen_json = true; break;
+                case 'q': o.quiet = true; break;
                 case OPT_CLOCK: o.clock = optarg, o.seen_clock = true; break;
                 case OPT_CLOCK_RATE: {
                         char *end;
