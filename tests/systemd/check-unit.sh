@@ -61,6 +61,7 @@ expected='/bin/sh -c "kill -HUP ${MAINPID}"
 /bin/sh -c "exec /usr/bin/tandem -c /etc/tandem/tandem.ini check --quiet 2>/dev/null"'
 [ "$reload" = "$expected" ] || { printf 'FAIL: ExecReload= is\n%s\nnot\n%s\n' "$reload" "$expected"; exit 1; }
 cp "$src/config/example.ini" "$tmp/good.ini"
+cp "$src/config/holidays.ics" "$tmp/holidays.ics" # the example's company holidays
 out=$("$bin" -c "$tmp/good.ini" check --quiet) || { echo "FAIL: ExecReload's check refuses the example config"; exit 1; }
 [ -z "$out" ] || { printf '%s\nFAIL: check --quiet printed a summary\n' "$out"; exit 1; }
 printf '[meeting:broken]\ntitle = Broken\n' >> "$tmp/good.ini"
