@@ -771,31 +771,6 @@ static void add_change(Meeting *m, Change c)
         m->skip[m->n_skip++] = c.date;
 }
 
-/* skip = 2026-12-24 (Christmas Eve), 2027-01-05 */
-static int parse_skip(Ctx *ctx, const char *v, void *field)
-{
-        Meeting *m = ctx->obj;
-        char **items;
-        int r = 0;
-        (void)field;
-        size_t n = split_items(v, &items);
-        for (size_t i = 0; i < n; i++) {
-                Change c = {.line = ctx->setting->line, .to_hour = -1, .to_minute = -1};
-                if (cut_reason(ctx, items[i], &c.reason) < 0 || parse_date_field(ctx, items[i], &c.date) < 0) {
-                        free(c.reason);
-                        r = -EINVAL;
-                        continue;
-                }
-                add_change(m, c);
-        }
-        if (n == 0) {
-                bad(ctx, "expected dates like \"2026-12-24\" or \"2026-12-24 (Christmas Eve)\"");
-                r = -EINVAL;
-        }
-        strv_free(items, n);
-        return r;
-}
-
 /* "2027-01-06 14:00", "2027-01-06" or "14:00": where a move goes. */
 static int parse_move_target(const char *s, Change *c)
 {
@@ -812,49 +787,66 @@ static int parse_move_target(const char *s, Change *c)
         return -EINVAL;
 }
 
-/* move = 2027-01-05 -> 2027-01-06 14:00 (offsite), 2027-02-02 -> 15:30 */
-static int parse_move(Ctx *ctx, const char *v, void *field)
+/* One item of skip ("2026-12-24 (Christmas Eve)") or of move ("2027-01-05
+ * -> 2027-01-06 14:00 (offsite)"). */
+static int parse_change(Ctx *ctx, char *item, bool move, Change *c)
 {
-        Meeting *m = ctx->obj;
+        *c = (Change){.line = ctx->setting->line, .move = move, .to_hour = -1, .to_minute = -1};
+        if (cut_reason(ctx, item, &c->reason) < 0)
+                return -EINVAL;
+        char *arrow = move ? strstr(item, "->") : NULL;
+        if (move && !arrow) {
+                bad(ctx, "expected \"DATE -> NEW\", like \"2027-01-05 -> 2027-01-06 14:00\", \"2027-01-05 -> "
+                         "2027-01-07\" or \"2027-01-05 -> 15:30\", got \"%s\"", item);
+                return -EINVAL;
+        }
+        if (arrow)
+                *arrow = '\0';
+        if (parse_date_field(ctx, strstrip(item), &c->date) < 0)
+                return -EINVAL;
+        if (arrow && parse_move_target(strstrip(arrow + 2), c) < 0) {
+                bad(ctx, "expected a new date and/or time after \"->\", like \"2027-01-06 14:00\", \"2027-01-06\" or "
+                         "\"14:00\", got \"%s\"", strstrip(arrow + 2));
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* skip = 2026-12-24 (Christmas Eve), 2027-01-05
+ * move = 2027-01-05 -> 2027-01-06 14:00 (offsite), 2027-02-02 -> 15:30 */
+static int parse_changes(Ctx *ctx, const char *v, bool move)
+{
         char **items;
         int r = 0;
-        (void)field;
         size_t n = split_items(v, &items);
         for (size_t i = 0; i < n; i++) {
-                Change c = {.line = ctx->setting->line, .move = true, .to_hour = -1, .to_minute = -1};
-                if (cut_reason(ctx, items[i], &c.reason) < 0) {
-                        r = -EINVAL;
-                        continue;
-                }
-                char *arrow = strstr(items[i], "->");
-                if (!arrow) {
-                        bad(ctx, "expected \"DATE -> NEW\", like \"2027-01-05 -> 2027-01-06 14:00\", \"2027-01-05 -> "
-                                 "2027-01-07\" or \"2027-01-05 -> 15:30\", got \"%s\"", items[i]);
+                Change c;
+                if (parse_change(ctx, items[i], move, &c) < 0) {
                         free(c.reason);
                         r = -EINVAL;
                         continue;
                 }
-                *arrow = '\0';
-                if (parse_date_field(ctx, strstrip(items[i]), &c.date) < 0) {
-                        free(c.reason);
-                        r = -EINVAL;
-                        continue;
-                }
-                if (parse_move_target(strstrip(arrow + 2), &c) < 0) {
-                        bad(ctx, "expected a new date and/or time after \"->\", like \"2027-01-06 14:00\", \"2027-01-06\" or "
-                                 "\"14:00\", got \"%s\"", strstrip(arrow + 2));
-                        free(c.reason);
-                        r = -EINVAL;
-                        continue;
-                }
-                add_change(m, c);
+                add_change(ctx->obj, c);
         }
         if (n == 0) {
-                bad(ctx, "expected moves like \"2027-01-05 -> 2027-01-06 14:00 (offsite)\"");
+                bad(ctx, move ? "expected moves like \"2027-01-05 -> 2027-01-06 14:00 (offsite)\""
+                              : "expected dates like \"2026-12-24\" or \"2026-12-24 (Christmas Eve)\"");
                 r = -EINVAL;
         }
         strv_free(items, n);
         return r;
+}
+
+static int parse_skip(Ctx *ctx, const char *v, void *field)
+{
+        (void)field;
+        return parse_changes(ctx, v, false);
+}
+
+static int parse_move(Ctx *ctx, const char *v, void *field)
+{
+        (void)field;
+        return parse_changes(ctx, v, true);
 }
 
 static int parse_on_holiday(Ctx *ctx, const char *v, void *field)

@@ -23,7 +23,7 @@ typedef struct Options {
         const char *config, *department, *output, *from, *clock, *argument;
         unsigned days;
         double clock_rate;
-        bool json;
+        bool json, quiet;
         bool clock_step;
         bool seen_days, seen_from, seen_json, seen_output, seen_department, seen_clock;
 } Options;
@@ -35,7 +35,7 @@ static const char usage_text[] =
         "feeds and posts reminders to each department's team chat.\n"
         "\n"
         "Commands:\n"
-        "  check                       validate the config and summarize it\n"
+        "  check [--quiet]             validate the config and summarize it\n"
         "  export [--department ID] [-o PATH]\n"
         "                              write the iCalendar feed (all meetings, or one\n"
         "                              department's) to standard output or PATH\n"
@@ -55,6 +55,7 @@ static const char usage_text[] =
         "                              or an RFC 3339 instant; default now\n"
         "      --days N                preview: the window's length in days (default 14)\n"
         "      --json                  preview: JSON instead of a table\n"
+        "  -q, --quiet                 check: print errors and warnings only, no summary\n"
         "      --clock INSTANT         run, FOR TESTING: start the daemon's clock at an\n"
         "                              RFC 3339 instant instead of now\n"
         "      --clock-rate N          run, FOR TESTING: the clock runs N times faster\n"
@@ -213,6 +214,10 @@ static int cmd_check(const Options *o)
         _cleanup_(schedule_freep) Schedule *s = NULL;
         if (load(o, &c, &s) < 0)
                 return EXIT_WORK;
+        /* For ExecReload= (the summary names the feed token; the journal
+         * is no place for it) and scripts: the exit status is the answer. */
+        if (o->quiet)
+                return 0;
 
         int64_t now = time(NULL);
         printf("%s: OK: %zu department%s, %zu meeting%s", c->path, c->n_departments, c->n_departments == 1 ? "" : "s",
@@ -231,7 +236,8 @@ static int cmd_check(const Options *o)
                 const Meeting *m = &c->meetings[i];
                 char cad[256], when[64] = "no further occurrence";
                 Occurrence next;
-                if (schedule_next(s, m, now, &next)) {
+                bool has_next = schedule_next(s, m, now, &next);
+                if (has_next) {
                         Wall w = tz_instant_to_wall(m->zone, next.start);
                         snprintf(when, sizeof when, "next %04d-%02d-%02d %02d:%02d %s", w.date.year, w.date.month,
                                  w.date.day, w.hour, w.minute, tz_abbrev(m->zone, next.start));
@@ -241,7 +247,7 @@ static int cmd_check(const Options *o)
                        tz_name(m->zone), when);
                 for (size_t k = 0; k < m->n_rotation; k++)
                         printf("%s%s", k ? ", " : "                   hosts take turns: ", m->rotation[k]->id);
-                if (m->rotation && next.host && strcmp(when, "no further occurrence") != 0)
+                if (m->rotation && has_next && next.host)
                         printf("; next: %s", next.host->id);
                 if (m->rotation)
                         printf("\n");
@@ -376,6 +382,8 @@ static const struct {
 static int check_option_use(const char *cmd, const Options *o)
 {
         bool preview = streq(cmd, "preview"), export = streq(cmd, "export");
+        if (o->quiet && !streq(cmd, "check"))
+                return usage_error("--quiet is an option of check");
         if (o->seen_json && !preview)
                 return usage_error("--json is an option of preview");
         if ((o->seen_from || o->seen_days) && !preview)
@@ -399,13 +407,14 @@ int main(int argc, char **argv)
                 {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
                 {"clock", required_argument, NULL, OPT_CLOCK}, {"clock-rate", required_argument, NULL, OPT_CLOCK_RATE},
                 {"clock-step", no_argument, NULL, OPT_CLOCK_STEP},
+                {"quiet", no_argument, NULL, 'q'},
                 {NULL, 0, NULL, 0},
         };
         Options o = {.config = "/etc/tandem/tandem.ini", .days = 14, .clock_rate = 1.0};
         int opt;
 
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, ":c:d:o:hV", longopts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, ":c:d:o:qhV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case 'c': o.config = optarg; break;
                 case 'd': o.department = optarg, o.seen_department = true; break;
@@ -417,6 +426,7 @@ int main(int argc, char **argv)
                         o.seen_days = true;
                         break;
                 case OPT_JSON: o.json = o.seen_json = true; break;
+                case 'q': o.quiet = true; break;
                 case OPT_CLOCK: o.clock = optarg, o.seen_clock = true; break;
                 case OPT_CLOCK_RATE: {
                         char *end;

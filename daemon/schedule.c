@@ -771,18 +771,23 @@ static bool edges_skip_start(const Build *b, struct icalrecurrencetype *r, Wall 
  * engine measured reads that alike, where an RDATE (sabre/vobject 2,
  * rrule.js) or an override with RECURRENCE-ID (sabre/vobject at a doubled
  * time) is misread by some. Its UID names the meeting and the local date. */
+static void add_utc_times(icalcomponent *ev, int64_t start, int64_t end)
+{
+        icaltimezone *utc = icaltimezone_get_utc_timezone();
+        icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
+        icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(end), utc)));
+}
+
 static icalcomponent *exception_event(Build *b, Wall w)
 {
         const Meeting *m = b->meeting;
-        icaltimezone *utc = icaltimezone_get_utc_timezone();
         int64_t start = tz_wall_to_instant(m->zone, w);
         icalcomponent *ev = icalcomponent_new_vevent();
         _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, w.date.year, w.date.month, w.date.day,
                                              b->config->domain);
         icalcomponent_add_property(ev, icalproperty_new_uid(uid));
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
-        icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
-        icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(start + m->duration), utc)));
+        add_utc_times(ev, start, start + m->duration);
         add_details(ev, m, NULL, build_host(b, start));
         return ev;
 }
@@ -959,7 +964,10 @@ static void turns_build(Build *b, const int64_t *rids, size_t n)
  * series names: an override of the meeting's VEVENT (RFC 5545 section
  * 3.8.4.4), with its UID, the RECURRENCE-ID of the occurrence it replaces,
  * its DTSTART and DTEND, its ORGANIZER, and why it moved in its
- * DESCRIPTION. */
+ * DESCRIPTION. Moved onto a DST edge, its times are in UTC, as the rule's
+ * occurrences there are published: in the TZID form a doubled local time
+ * reads as the second in most engines and a DTEND in the second pass as the
+ * first in all (tests/interop, changes.ini). */
 static icalcomponent *override_event(Build *b, int64_t rid, int64_t start, const char *reason)
 {
         const Meeting *m = b->meeting;
@@ -970,8 +978,12 @@ static icalcomponent *override_event(Build *b, int64_t rid, int64_t start, const
                                                      m->zone));
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
         Wall w = tz_instant_to_wall(m->zone, start), end = tz_instant_to_wall(m->zone, start + m->duration);
-        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(w, m->zone)), m->zone));
-        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
+        if (at_edge(m->zone, w, m->duration))
+                add_utc_times(ev, start, start + m->duration);
+        else {
+                icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(w, m->zone)), m->zone));
+                icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
+        }
         add_details(ev, m, reason, build_host(b, rid));
         return ev;
 }
@@ -1122,15 +1134,13 @@ static size_t pair_rounds(const Build *b, int64_t bound, int64_t **ret)
 static icalcomponent *single_event(Build *b, int64_t rid, int64_t start, const char *moved)
 {
         const Meeting *m = b->meeting;
-        icaltimezone *utc = icaltimezone_get_utc_timezone();
         Wall w = tz_instant_to_wall(m->zone, rid);
         icalcomponent *ev = icalcomponent_new_vevent();
         _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, w.date.year, w.date.month, w.date.day,
                                              b->config->domain);
         icalcomponent_add_property(ev, icalproperty_new_uid(uid));
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
-        icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
-        icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(start + m->duration), utc)));
+        add_utc_times(ev, start, start + m->duration);
         add_details(ev, m, moved, build_host(b, rid));
         return ev;
 }

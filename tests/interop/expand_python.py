@@ -12,6 +12,11 @@ Note on these libraries (icalendar 4.0.x, recurring-ical-events 2.0.x): a
 TZID that names an IANA zone is resolved by pytz from the system tzdata (the
 VTIMEZONE in the feed is not read), and wall times are localized with pytz's
 default is_dst=False. run_interop.py lists where that differs from RFC 5545.
+An override (a VEVENT with the UID of a recurring one and a RECURRENCE-ID)
+replaces the instance of its UID on the RECURRENCE-ID's local date
+(recurring_ical_events.UnfoldableCalendar.between(): "recurrence_id.date()"),
+which is the instance it names wherever a series meets at most once a day,
+as tandem's meetings do.
 """
 import sys
 

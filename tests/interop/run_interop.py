@@ -13,19 +13,27 @@ every department's feed:
   feed   the exported bytes are RFC 5545 as the README's "The feeds" says:
          CRLF line ends, lines of at most 75 octets, one VEVENT with exactly
          one RRULE per meeting plus its occurrences at DST edges as VEVENTs
-         in UTC, plain IANA TZIDs each with its VTIMEZONE, and the same
-         bytes on a second export (and with -o);
-  plain  (configs with a golden/ feed) meetings at no DST edge are written
-         byte for byte as before;
+         in UTC and its moved occurrences as overrides (the same UID, a
+         RECURRENCE-ID in DTSTART's zone, "Moved: <reason>" in DESCRIPTION),
+         plain IANA TZIDs each with its VTIMEZONE, and the same bytes on a
+         second export (and with -o);
+  plain  (configs with a golden/ feed) meetings at no DST edge, not moved
+         and not changed by a holiday, are written byte for byte as before;
   spec   `tandem preview --json` lists exactly the occurrences that the
-         README's "Which dates" and "Which times" give for the INI,
-         computed here independently (dateutil for rrule: cadences, zoneinfo
-         for the zones: PEP 495 fold=0 is RFC 5545 section 3.3.5's reading of
-         a missing local time, moved forward by the gap, and of a doubled one,
-         the first);
-  rfc    the same list is what RFC 5545 makes of the feed itself (DTSTART,
-         RRULE, EXDATE, the exact duration DTEND - DTSTART, and the events
-         published apart), expanded here;
+         README's "Which dates" and "Which times" give for the INI, and
+         what issue 10's skip, move and holidays (on_holiday, working_days)
+         make of them (spec_plan.py; holiday files read with
+         python3-icalendar + recurring-ical-events): held and moved ones by
+         where they take place, cancelled ones at the start they would have
+         had, each with its status, original_start, reason and notices;
+         computed here independently (dateutil for rrule: cadences,
+         zoneinfo for the zones: PEP 495 fold=0 is RFC 5545 section 3.3.5's
+         reading of a missing local time, moved forward by the gap, and of a
+         doubled one, the first);
+  rfc    the held and moved occurrences are what RFC 5545 makes of the feed
+         itself (DTSTART, RRULE, EXDATE, the exact duration DTEND - DTSTART,
+         overrides replacing the instance their RECURRENCE-ID names, and the
+         events published apart), expanded here;
   python, icaljs, vobject, sabre, rrule
          the engines (expand_*) list those occurrences too, except for their
          KNOWN_DEVIATIONS from RFC 5545 below, which are modelled: an engine
@@ -46,6 +54,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import spec_plan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -169,6 +179,19 @@ KNOWN_DEVIATIONS["sabre"].append(
      "count($result)-($setPos+1), past the end (right for -1 only); expand_sabre.php leaves such "
      "events out"))
 KNOWN_DEVIATIONS["sabre"].append(
+    ("sabre-fold-override",
+     "an override whose RECURRENCE-ID is a doubled local time east of Greenwich (a moved occurrence "
+     "on a fall-back day) does not replace the occurrence, for the reason of sabre-fold-exdate "
+     "(RecurrenceIterator::next() compares the overriddenDates with ==): the occurrence stays, "
+     "ending after the duration in wall-clock time, beside the override"))
+KNOWN_DEVIATIONS["sabre"].append(
+    ("sabre-dtstart-exception",
+     "the first instance (DTSTART) is listed even where an EXDATE removes it or an override moves it "
+     "(a meeting whose first occurrence is skipped or moved, by hand or by a holiday): "
+     "RecurrenceIterator::rewind() starts at DTSTART, and only next() compares with EXDATEs and "
+     "RECURRENCE-IDs; an override of it to an earlier time is lost, as next() looks for overrides "
+     "after the current instance only (`$index > $previousStamp`)"))
+KNOWN_DEVIATIONS["sabre"].append(
     ("sabre-fold-exdate",
      "an EXDATE at a doubled local time (fall-back day) in a zone east of Greenwich does not remove "
      "the occurrence: PHP's DateTime reads the EXDATE as the second instant there, while the "
@@ -222,6 +245,83 @@ def parse_duration(s, where):
     return dt.timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0))
 
 
+def parse_offset(s, where):
+    m = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", s.strip())
+    if not m or not s.strip():
+        raise Failure("{}: not a reminder offset: {!r}".format(where, s))
+    return dt.timedelta(days=int(m.group(1) or 0), hours=int(m.group(2) or 0), minutes=int(m.group(3) or 0))
+
+
+def parse_working_days(s, where):
+    """"mon-fri", "sun-thu", "mon, wed, fri", "fri-mon" (over the weekend):
+    a set of weekdays, 0 = Monday."""
+    days = set()
+    for item in s.split(","):
+        a, _, b = item.partition("-")
+        a = parse_weekday(a, where)
+        b = parse_weekday(b, where) if b else a
+        while True:
+            days.add(a)
+            if a == b:
+                break
+            a = (a + 1) % 7
+    return days
+
+
+class Change:
+    """A skip or a move by hand (issue 10): `date` (the occurrence, in the
+    meeting's zone), for a move `to` (a date) and `time` (or None: the
+    meeting's), and the reason (or None)."""
+
+    def __init__(self, date, move, to=None, time=None, reason=None):
+        self.date, self.move, self.to, self.time, self.reason = date, move, to, time, reason
+
+
+def split_items(value):
+    """A comma list whose items may end in a "(reason)" holding commas."""
+    items, depth, cur = [], 0, ""
+    for ch in value:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            items.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    items.append(cur)
+    return [" ".join(x.split()) for x in items if x.strip()]
+
+
+def cut_reason(item):
+    m = re.fullmatch(r"(.*?)\s*\((.*)\)", item)
+    return (m.group(1), m.group(2).strip()) if m else (item, None)
+
+
+def parse_changes(s, where):
+    """skip = 2026-12-24 (Christmas Eve), 2027-01-05 and move = 2027-01-05 ->
+    2027-01-06 14:00 (offsite), 2027-02-02 -> 15:30, in the order written."""
+    out = []
+    for key in s:
+        if key not in ("skip", "move"):
+            continue
+        for item in split_items(s[key]):
+            item, reason = cut_reason(item)
+            if key == "skip":
+                out.append(Change(dt.date.fromisoformat(item), False, reason=reason))
+                continue
+            frm, _, to = (x.strip() for x in item.partition("->"))
+            date = dt.date.fromisoformat(frm)
+            parts = to.split()
+            if len(parts) == 1 and ":" in parts[0]:
+                new_date, new_time = date, parts[0]
+            else:
+                new_date, new_time = dt.date.fromisoformat(parts[0]), parts[1] if len(parts) > 1 else None
+            if new_time is not None:
+                hh, mm = new_time.split(":")
+                new_time = dt.time(int(hh), int(mm))
+            out.append(Change(date, True, new_date, new_time, reason))
+    return out
+
+
 class Meeting:
     pass
 
@@ -237,15 +337,33 @@ class Config:
         t = cp["tandem"] if cp.has_section("tandem") else {}
         self.zone = t.get("timezone", "UTC")
         self.domain = t.get("domain", "tandem.invalid")
+        self.holidays = self._sources(t.get("holidays", ""))
         self.departments = {}
+        self.dept_holidays = {}
+        self.working_days = {}
         self.meetings = []
         for sec in cp.sections():
             kind, _, ident = sec.partition(":")
             s = cp[sec]
             if kind == "department":
                 self.departments[ident] = s.get("timezone", self.zone)
+                self.dept_holidays[ident] = self._sources(s.get("holidays", ""))
+                self.working_days[ident] = parse_working_days(s.get("working_days", "mon-fri"),
+                                                              "{} [{}]".format(path, sec))
             elif kind == "meeting":
                 self.meetings.append(self._meeting(ident, s))
+
+    def _sources(self, value):
+        """Holiday calendars: paths relative to the config's directory (URLs
+        are not used by the interop configs)."""
+        out = []
+        for x in value.split(","):
+            x = x.strip()
+            if x:
+                if "://" in x:
+                    raise Failure("{}: holidays: the interop test reads local files only, not {}".format(self.path, x))
+                out.append(os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(self.path)), x)))
+        return out
 
     def _meeting(self, ident, s):
         where = "{} [meeting:{}]".format(self.path, ident)
@@ -259,7 +377,10 @@ class Config:
         m.duration = parse_duration(s.get("duration", "1h"), where)
         m.start = dt.date.fromisoformat(s["start"])
         m.end = dt.date.fromisoformat(s["end"]) if "end" in s else None
-        m.skip = {dt.date.fromisoformat(x.strip()) for x in s.get("skip", "").split(",") if x.strip()}
+        m.changes = parse_changes(s, where)
+        m.on_holiday = s.get("on_holiday", "skip").strip()
+        remind = s.get("remind", "15m").strip()
+        m.remind = [] if remind == "none" else [parse_offset(x, where) for x in remind.split(",")]
         cadence = " ".join(s.get("cadence", "weekly").split())
         m.rrule = None
         if cadence.startswith("rrule:"):
@@ -377,25 +498,52 @@ def spec_walls(m, last):
         until = re.search(r"(?:^|;)UNTIL=([0-9]{8})(?:T([0-9]{6})(Z?))?", m.rrule.upper())
         if until:
             walls = [w for w in walls if within_until(w, zone(m.zone), *until.groups())]
-    return [w for w in walls if (m.end is None or w.date() <= m.end) and w.date() not in m.skip]
+    return [w for w in walls if m.end is None or w.date() <= m.end]
+
+
+def spec_plans(cfg):
+    """{meeting id: spec_plan.Plan}: each meeting's occurrences by the rule
+    and what its changes and the holiday calendars make of them, computed
+    once per config."""
+    if not hasattr(cfg, "plans"):
+        # a move or holiday may take an occurrence up to a week or more either way
+        first, last = (WINDOW_FROM - dt.timedelta(days=40)).date(), (WINDOW_TO + dt.timedelta(days=40)).date()
+        try:
+            cals = spec_plan.Calendars(cfg, first, last)
+        except (OSError, ValueError) as e:
+            raise Failure("{}: holidays: {}".format(cfg.path, e))
+        cfg.plans = {m.id: spec_plan.Plan(cfg, m, spec_walls(m, last), cals, zone, reading_rfc) for m in cfg.meetings}
+    return cfg.plans
 
 
 def spec_occurrences(cfg, meetings):
-    """{(meeting, start, end): preview-like dict} of the SPEC expectation."""
-    out = {}
-    last = (WINDOW_TO + dt.timedelta(days=2)).date()
+    """The SPEC expectation, as two {(meeting, start, end): preview-like
+    dict}: the occurrences held (where they are, moved or not), and those
+    cancelled (at the start they would have had), as issue 10 makes of the
+    rule's occurrences (spec_plan.py), in the window by that start."""
+    out, cancelled = {}, {}
     for m in meetings:
         tz = zone(m.zone)
-        for w in spec_walls(m, last):
-            start = reading_rfc(w, tz)
+        for o in spec_plans(cfg)[m.id].occurrences:
+            start = o["start"]
             if not WINDOW_FROM <= start < WINDOW_TO:
                 continue
             end = start + m.duration
-            local = {d: rfc3339_local(start, cfg.departments[d]) for d in m.departments}
-            out[(m.id, iso(start), iso(end))] = {
-                "title": m.title, "departments": m.departments, "local": local,
-                "why": "{} {} {}".format(w.strftime("%a %Y-%m-%d %H:%M"), m.zone, wall_kind(w, tz) or "").strip()}
-    return out
+            w = start.astimezone(tz).replace(tzinfo=None)
+            notices = []
+            if o["status"] != "held" and m.remind:
+                notices = [{"type": o["status"], "at": iso(min(start, o["rid"]) - max(m.remind))}]
+            item = {
+                "title": m.title, "departments": m.departments, "status": o["status"],
+                "local": {d: rfc3339_local(start, cfg.departments[d]) for d in m.departments},
+                "original_start": None if o["status"] == "held" else iso(o["rid"]),
+                "reason": o["reason"], "notices": notices,
+                "why": "{} {} {}{}".format(w.strftime("%a %Y-%m-%d %H:%M"), m.zone, wall_kind(w, tz) or "",
+                                           "" if o["status"] == "held" else " {} from {}{}".format(
+                                               o["status"], o["wall"].strftime("%a %Y-%m-%d %H:%M"),
+                                               " ({})".format(o["reason"]) if o["reason"] else "")).strip()}
+            (cancelled if o["status"] == "cancelled" else out)[(m.id, iso(start), iso(end))] = item
+    return out, cancelled
 
 
 def rfc3339_local(t, zone_name):
@@ -478,6 +626,12 @@ def feed_datetime(params, value):
     return dt.datetime.strptime(value, "%Y%m%dT%H%M%S"), params["TZID"]
 
 
+def feed_instant(prop):
+    """(wall time, zone) of a DATE-TIME property, for reading_rfc()."""
+    wall, zname = feed_datetime(*prop)
+    return wall, zone(zname)
+
+
 def check_feed(data, cfg, meetings, label):
     errors = []
     if not data.endswith(b"\r\n"):
@@ -505,6 +659,20 @@ def check_feed(data, cfg, meetings, label):
     used = set()
     by_uid = {}
     exceptions = []
+    overrides = []
+
+    def check_tzids(uid, ev, names):
+        for name in names:
+            for params, value in ev.get(name, []):
+                z = params.get("TZID")
+                if z is None:
+                    continue
+                used.add(z)
+                if not TZID_RE.fullmatch(z) or z not in known:
+                    errors.append("{}: {} TZID {!r} is not a plain IANA zone name".format(uid, name, z))
+                elif z not in vtz:
+                    errors.append("{}: {} TZID {} has no VTIMEZONE".format(uid, name, z))
+
     for ev in events:
         uid = ev.get("UID", [({}, "?")])[0][1]
         rr = ev.get("RRULE", [])
@@ -518,27 +686,36 @@ def check_feed(data, cfg, meetings, label):
                     errors.append("{}: {} must be one UTC value".format(uid, name))
             exceptions.append((uid, ev))
             continue
+        if ev.get("RECURRENCE-ID"):
+            # a moved occurrence (README "Holidays and changes"): an override
+            # of its meeting's VEVENT (RFC 5545 section 3.8.4.4), the same
+            # UID, no rule of its own, and why in its DESCRIPTION
+            if rr or ev.get("RDATE") or ev.get("EXDATE") or len(ev["RECURRENCE-ID"]) != 1:
+                errors.append("{}: an override has recurrence properties or several RECURRENCE-IDs".format(uid))
+            for name in ("DTSTART", "DTEND"):
+                if len(ev.get(name, [])) != 1:
+                    errors.append("{}: an override needs exactly one {}".format(uid, name))
+            desc = ev.get("DESCRIPTION", [({}, "")])[0][1]
+            if not desc.startswith("Moved: "):
+                errors.append("{}: the override's DESCRIPTION does not begin with \"Moved: <reason>\": {!r}".format(
+                    uid, desc[:60]))
+            check_tzids(uid, ev, ("DTSTART", "DTEND", "RECURRENCE-ID"))
+            overrides.append((uid, ev))
+            continue
         if len(rr) != 1:
             errors.append("{}: {} RRULE properties, exactly one expected".format(uid, len(rr)))
         if len(ev.get("DTSTART", [])) != 1:
             errors.append("{}: {} DTSTART properties, exactly one expected".format(uid, len(ev.get("DTSTART", []))))
         if len(ev.get("DTEND", [])) + len(ev.get("DURATION", [])) != 1:
             errors.append("{}: exactly one DTEND or DURATION expected".format(uid))
-        for name in ("DTSTART", "DTEND", "EXDATE", "RDATE", "RECURRENCE-ID"):
-            for params, value in ev.get(name, []):
-                z = params.get("TZID")
-                if z is None:
-                    continue
-                used.add(z)
-                if not TZID_RE.fullmatch(z) or z not in known:
-                    errors.append("{}: {} TZID {!r} is not a plain IANA zone name".format(uid, name, z))
-                elif z not in vtz:
-                    errors.append("{}: {} TZID {} has no VTIMEZONE".format(uid, name, z))
+        check_tzids(uid, ev, ("DTSTART", "DTEND", "EXDATE", "RDATE", "RECURRENCE-ID"))
+        if uid in by_uid:
+            errors.append("{}: two VEVENTs without RECURRENCE-ID".format(uid))
         by_uid[uid] = ev
     for z in set(vtz) - used:
         errors.append("VTIMEZONE {} is not used by any event".format(z))
     want = {"{}@{}".format(m.id, cfg.domain) for m in meetings}
-    if set(by_uid) != want or len(events) != len(want) + len(exceptions):
+    if set(by_uid) != want or len(events) != len(want) + len(exceptions) + len(overrides):
         errors.append("VEVENT UIDs {} (x{}), expected one per meeting: {}".format(
             sorted(by_uid), len(events), sorted(want)))
     for uid, ev in exceptions:
@@ -547,6 +724,16 @@ def check_feed(data, cfg, meetings, label):
             errors.append("{}: no meeting {} for this occurrence".format(uid, master))
             continue
         by_uid[master].setdefault("_exceptions", []).append(ev)
+    for uid, ev in overrides:
+        if uid not in by_uid:
+            errors.append("{}: an override of no meeting's VEVENT".format(uid))
+            continue
+        _, z0 = feed_datetime(*by_uid[uid]["DTSTART"][0])
+        rid, zr = feed_datetime(*ev["RECURRENCE-ID"][0])
+        if zr != z0:
+            errors.append("{}: RECURRENCE-ID {} in {}, not in DTSTART's zone {} (RFC 5545 section 3.8.4.4)".format(
+                uid, rid, zr, z0))
+        by_uid[uid].setdefault("_overrides", []).append(ev)
     if errors:
         raise Failure("{}: the feed breaks the README's 'The feeds' / RFC 5545:\n  ".format(label) + "\n  ".join(errors))
     return by_uid
@@ -554,8 +741,9 @@ def check_feed(data, cfg, meetings, label):
 
 def feed_walls(ev):
     """RFC 5545's recurrence set of a VEVENT as wall times, up to the window
-    end: DTSTART (the first instance; section 3.3.10: "The DTSTART property
-    value always counts as the first occurrence"), the RRULE's instances,
+    end (or the last RECURRENCE-ID of its overrides, if later): DTSTART
+    (the first instance; section 3.3.10: "The DTSTART property value
+    always counts as the first occurrence"), the RRULE's instances,
     less EXDATEs; UNTIL bounds by the instant. Also returns the zone and the
     DTSTART/DTEND wall times (DTEND's zone None and a timedelta instead
     of the wall time for a DURATION)."""
@@ -581,7 +769,8 @@ def feed_walls(ev):
     if "UNTIL" in parts:
         until = dt.datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     count = int(parts["COUNT"]) if "COUNT" in parts else None
-    last = (WINDOW_TO + dt.timedelta(days=2)).replace(tzinfo=None)
+    last = max([(WINDOW_TO + dt.timedelta(days=2)).replace(tzinfo=None)] +
+               [feed_datetime(*x["RECURRENCE-ID"][0])[0] + dt.timedelta(days=1) for x in ev.get("_overrides", [])])
     inst = rule_walls(rule, w0, last)
     if count is not None:
         inst = inst[:count] if inst and inst[0] == w0 else inst[:count - 1]
@@ -605,12 +794,29 @@ def feed_expectations(by_uid, cfg):
         mid = uid.split("@", 1)[0]
         walls, tz, w0, wend, tzend = feed_walls(ev)
         duration = wend if tzend is None else reading_rfc(wend, tzend) - reading_rfc(w0, tz)
+        instances = set()
         for w in walls:
             start = reading_rfc(w, tz)
+            instances.add(start)
             if WINDOW_FROM <= start < WINDOW_TO:
                 kind = wall_kind(w, tz)
                 note = "{} {} {}".format(w.strftime("%a %Y-%m-%d %H:%M"), tz, kind or "").strip()
                 rfc[(mid, iso(start), iso(start + duration))] = note
+        for x in ev.get("_overrides", []):
+            # RFC 5545 section 3.8.4.4: the override replaces the instance
+            # its RECURRENCE-ID names (read as DTSTART is), with its own
+            # DTSTART and DTEND
+            rid = reading_rfc(*feed_instant(x["RECURRENCE-ID"][0]))
+            if rid not in instances:
+                raise Failure("{}: the override RECURRENCE-ID {} names no occurrence of the rule".format(
+                    uid, x["RECURRENCE-ID"][0][1]))
+            rfc.pop((mid, iso(rid), iso(rid + duration)), None)
+            start, end = (reading_rfc(*feed_instant(x[name][0])) for name in ("DTSTART", "DTEND"))
+            if WINDOW_FROM <= start < WINDOW_TO:
+                w = start.astimezone(tz)
+                rfc[(mid, iso(start), iso(end))] = "{} {} (moved from {} {})".format(
+                    w.strftime("%a %Y-%m-%d %H:%M"), tz, rid.astimezone(tz).strftime("%a %Y-%m-%d %H:%M"),
+                    x.get("DESCRIPTION", [({}, "")])[0][1][:40])
         for x in ev.get("_exceptions", []):
             start, _ = feed_datetime(*x["DTSTART"][0])
             end, _ = feed_datetime(*x["DTEND"][0])
@@ -639,17 +845,39 @@ def feed_expectations(by_uid, cfg):
         walls, tz, w0, wend, tzend = feed_walls(ev)
         if tzend is None:
             continue
-        for params, value in ev.get("EXDATE", []):
-            for v in value.split(","):
-                x, xz = feed_datetime(params, v)
-                if xz == "UTC" or wall_kind(x, zone(xz)) != "overlap" or instant(x, tz, 1).astimezone(tz).utcoffset() < dt.timedelta(0):
-                    continue
-                start = reading_rfc(x, tz)
-                end = reading_php(x + (wend - w0), tz)
-                if WINDOW_FROM <= start < WINDOW_TO:
-                    out["sabre"][(mid, iso(start), iso(end))] = "{} {} (known: sabre EXDATE at a doubled time)".format(
-                        x.strftime("%a %Y-%m-%d %H:%M"), tz)
-                    tally["sabre"]["sabre-fold-exdate"] = tally["sabre"].get("sabre-fold-exdate", 0) + 1
+        # (sabre-fold-override: the same for a RECURRENCE-ID)
+        removed = [("sabre-fold-exdate", params, v) for params, value in ev.get("EXDATE", []) for v in value.split(",")]
+        removed += [("sabre-fold-override",) + x["RECURRENCE-ID"][0] for x in ev.get("_overrides", [])]
+        for what, params, v in removed:
+            x, xz = feed_datetime(params, v)
+            if xz == "UTC" or wall_kind(x, zone(xz)) != "overlap" or instant(x, tz, 1).astimezone(tz).utcoffset() < dt.timedelta(0):
+                continue
+            start = reading_rfc(x, tz)
+            end = reading_php(x + (wend - w0), tz)
+            if WINDOW_FROM <= start < WINDOW_TO:
+                out["sabre"][(mid, iso(start), iso(end))] = "{} {} (known: sabre {} at a doubled time)".format(
+                    x.strftime("%a %Y-%m-%d %H:%M"), tz, "EXDATE" if what == "sabre-fold-exdate" else "RECURRENCE-ID")
+                tally["sabre"][what] = tally["sabre"].get(what, 0) + 1
+    for uid, ev in by_uid.items():
+        # sabre-dtstart-exception: the first instance stays, at DTSTART, even
+        # when an EXDATE removes it or an override moves it; an override to
+        # before DTSTART is lost
+        mid = uid.split("@", 1)[0]
+        walls, tz, w0, wend, tzend = feed_walls(ev)
+        start0 = reading_rfc(w0, tz)
+        first = [x for x in ev.get("_overrides", []) if reading_rfc(*feed_instant(x["RECURRENCE-ID"][0])) == start0]
+        if walls and walls[0] == w0 and not first:
+            continue
+        duration = wend if tzend is None else reading_rfc(wend, tzend) - start0
+        if WINDOW_FROM <= start0 < WINDOW_TO:
+            out["sabre"][(mid, iso(start0), iso(start0 + duration))] = "{} {} (known: sabre DTSTART)".format(
+                w0.strftime("%a %Y-%m-%d %H:%M"), tz)
+            tally["sabre"]["sabre-dtstart-exception"] = tally["sabre"].get("sabre-dtstart-exception", 0) + 1
+        for x in first:
+            start, end = (reading_rfc(*feed_instant(x[name][0])) for name in ("DTSTART", "DTEND"))
+            if start < start0:
+                if out["sabre"].pop((mid, iso(start), iso(end)), None) is not None:
+                    tally["sabre"]["sabre-dtstart-exception"] += 1
     for uid, ev in by_uid.items():
         # icaljs-byweekno
         parts = dict(x.split("=", 1) for x in ev["RRULE"][0][1].split(";"))
@@ -769,6 +997,9 @@ def engine_commands(ics, frm, to):
 def preflight():
     if not os.path.exists(DEBIAN_PYTHON):
         raise Failure("{} is missing — {}".format(DEBIAN_PYTHON, INSTALL_HINT))
+    if spec_plan.icalendar is None:
+        raise Failure("{} cannot import icalendar / recurring_ical_events (the holiday calendars are read with "
+                      "them) — run this with {} and {}".format(sys.executable, DEBIAN_PYTHON, INSTALL_HINT))
     probe = subprocess.run([DEBIAN_PYTHON, "-c", "import icalendar, recurring_ical_events, vobject"], capture_output=True)
     if probe.returncode != 0:
         raise Failure("{} cannot import icalendar / recurring_ical_events / vobject ({}) — {}".format(
@@ -888,12 +1119,14 @@ class Stats:
         self.configs = 0
         self.feeds = 0
         self.occurrences = 0
+        self.changed = 0  # moved or cancelled, as preview lists them
         self.deviations = {who: {} for who in ENGINES}
 
 
 def feed_blocks(text):
     """A feed's header (less PRODID, which names the version) and its
-    VTIMEZONEs and VEVENTs as {TZID or UID: text}."""
+    VTIMEZONEs and VEVENTs as {TZID or UID: text} (an override's key: its
+    UID and RECURRENCE-ID lines)."""
     header, blocks, cur, key = [], {}, None, None
     for line in text.split("\r\n"):
         if line in ("BEGIN:VTIMEZONE", "BEGIN:VEVENT") and cur is None:
@@ -905,6 +1138,8 @@ def feed_blocks(text):
         cur.append(line)
         if key is None and (line.startswith("TZID:") or line.startswith("UID:")):
             key = line
+        elif line.startswith("RECURRENCE-ID"):
+            key += "\r\n" + line
         if line in ("END:VTIMEZONE", "END:VEVENT"):
             blocks[key] = "\r\n".join(cur)
             cur = None
@@ -914,26 +1149,49 @@ def feed_blocks(text):
 def check_plain(cfg, feed, by_uid):
     """golden/<config>.ics is the all-meetings feed as tandem wrote it before
     it published DST edges apart: every meeting without an occurrence
-    published apart must still be written byte for byte the same, and so
-    must the header and the VTIMEZONEs of the zones only such meetings use."""
+    published apart (nor moved, nor changed by a holiday) must still be
+    written byte for byte the same, and so must the header and the
+    VTIMEZONEs of the zones only such meetings use."""
     golden = os.path.join(HERE, "golden", cfg.name + ".ics")
     if not os.path.exists(golden):
         return []
     with open(golden, encoding="utf-8", newline="") as f:
         old_header, old = feed_blocks(f.read())
     new_header, new = feed_blocks(feed.decode("utf-8"))
-    edged = {uid for uid, ev in by_uid.items() if ev.get("_exceptions")}
+    planned = {"{}@{}".format(m.id, cfg.domain) for m in cfg.meetings
+               if any(o["source"] in ("move", "holiday") for o in spec_plans(cfg)[m.id].occurrences)}
+    edged = {uid for uid, ev in by_uid.items() if ev.get("_exceptions") or ev.get("_overrides") or uid in planned}
     edged_zones = {"TZID:" + m.zone for m in cfg.meetings if "{}@{}".format(m.id, cfg.domain) in edged}
     problems = []
     if old_header != new_header:
         problems.append("the calendar properties changed")
     for key, text in sorted(old.items()):
-        if key[4:] in edged or key in edged_zones:
+        if key.split("\r\n")[0][4:] in edged or key in edged_zones:
             continue
         if new.get(key) != text:
             problems.append("{} changed".format(key))
     return ["{} [plain]: the feed of meetings without DST edges is not what tandem wrote before (golden/{}.ics): {}".format(
         cfg.name, cfg.name, "; ".join(problems))] if problems else []
+
+
+# What preview says of each occurrence besides its times (issue 10: "moved
+# and skipped occurrences are shown with their status, original start and
+# reason ... and the notices due, like reminders").
+SPEC_FIELDS = ("title", "departments", "local", "status", "original_start", "reason", "notices")
+
+
+def spec_fields(label, want_set, got_set, most=5):
+    out = []
+    for k in sorted(set(want_set) & set(got_set), key=lambda k: (k[1], k[0])):
+        want, got = want_set[k], got_set[k]
+        bad = [f for f in SPEC_FIELDS if got.get(f) != want[f]]
+        if bad:
+            out.append("{} [spec]: {} {}: {}".format(label, k[0], k[1], "; ".join(
+                "{} {}, expected {}".format(f, json.dumps(got.get(f)), json.dumps(want[f])) for f in bad)))
+            if len(out) == most:
+                out.append("{} [spec]: ... (the first {} shown)".format(label, most))
+                break
+    return out
 
 
 def check_config(path, tandem, tmp, stats, verbose):
@@ -963,32 +1221,31 @@ def check_config(path, tandem, tmp, stats, verbose):
             problems += check_plain(cfg, feed, by_uid)
 
         window = ["--from", iso(WINDOW_FROM), "--days", str(WINDOW_DAYS), "--json"]
+        listed = json.loads(run([tandem, "-c", path, "preview"] + window + sel, label + " preview"))
         # cancelled occurrences are listed by preview, with their status,
         # and are in no calendar
-        preview = [o for o in json.loads(run([tandem, "-c", path, "preview"] + window + sel, label + " preview"))
-                   if o.get("status") != "cancelled"]
+        preview = [o for o in listed if o.get("status") != "cancelled"]
         tandem_occ = occurrence_keys(preview, label + " tandem preview")
+        tandem_cancelled = occurrence_keys([o for o in listed if o.get("status") == "cancelled"],
+                                           label + " tandem preview (cancelled)")
         zones = {m.id: zone(m.zone) for m in meetings}
-        for o in preview:
+        for o in listed:
             if o["meeting"] in zones:
                 t = parse_utc(o["start"]).astimezone(zones[o["meeting"]])
-                o["why"] = "{} {}".format(t.strftime("%a %Y-%m-%d %H:%M"), t.tzinfo)
+                o["why"] = "{} {} {}".format(t.strftime("%a %Y-%m-%d %H:%M"), t.tzinfo, o.get("reason") or "").strip()
         stats.feeds += 1
         stats.occurrences += len(tandem_occ)
+        stats.changed += sum(1 for o in listed if o.get("status") in ("moved", "cancelled"))
 
         # spec: the INI, read independently, against tandem's preview
-        spec = spec_occurrences(cfg, meetings)
-        d = diff(label + " [spec]", spec, tandem_occ, "the README", "tandem", seen["spec"])
-        if d:
-            problems.append(d)
-        for k, o in tandem_occ.items():
-            want = spec.get(k)
-            if want and (o["title"], o["departments"], o["local"]) != (want["title"], want["departments"], want["local"]):
-                problems.append("{} [spec]: {} {}: title/departments/local {} {} {}, expected {} {} {}".format(
-                    label, k[0], k[1], o["title"], o["departments"], o["local"],
-                    want["title"], want["departments"], want["local"]))
-                break
-        if [o["start"] for o in preview] != sorted(o["start"] for o in preview):
+        spec, spec_cancelled = spec_occurrences(cfg, meetings)
+        for what, want_set, got_set in (("spec", spec, tandem_occ), ("spec, cancelled", spec_cancelled, tandem_cancelled)):
+            d = diff("{} [{}]".format(label, what), want_set, got_set, "the README", "tandem",
+                     seen["spec"] if what == "spec" else None)
+            if d:
+                problems.append(d)
+            problems += spec_fields(label, want_set, got_set)
+        if [o["start"] for o in listed] != sorted(o["start"] for o in listed):
             problems.append("{}: preview is not in time order".format(label))
 
         # rfc: the feed, read by RFC 5545, against tandem's preview. README:
@@ -1067,8 +1324,8 @@ def main():
             if stats.deviations[who].get(k):
                 print("known deviation {} ({} occurrences): {}".format(k, stats.deviations[who][k], why))
     ndev = sum(v for d in stats.deviations.values() for v in d.values())
-    print("interop: {} config{}, {} feeds, {} occurrences, {} agree with tandem preview{}".format(
-        stats.configs, "" if stats.configs == 1 else "s", stats.feeds, stats.occurrences, ", ".join(ENGINES),
+    print("interop: {} config{}, {} feeds, {} occurrences ({} moved or cancelled), {} agree with tandem preview{}".format(
+        stats.configs, "" if stats.configs == 1 else "s", stats.feeds, stats.occurrences, stats.changed, ", ".join(ENGINES),
         " (but for {} occurrence(s) of the known deviations above)".format(ndev) if ndev else ""))
     return 0
 
