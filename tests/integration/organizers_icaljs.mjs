@@ -1,16 +1,13 @@
 #!/usr/bin/env node
-// Each occurrence of a feed and who organizes it, as Mozilla's ical.js (the
-// engine of Thunderbird) reads it when overrides are related to their series
-// by UID, as Thunderbird does: the ORGANIZER of the override (RECURRENCE-ID)
+// Who organizes each occurrence of a feed, as Mozilla's ical.js (the engine
+// of Thunderbird) reads it: the ORGANIZER of the override (RECURRENCE-ID)
 // that replaces an instance, else of its series or single event. For
-// test_pairing_feeds.py (README "Host rotation and pairings").
+// test_pairing_feeds.py (README "Host rotation and pairings"). Overrides are
+// related to their series by UID, as Thunderbird and
+// tests/interop/expand_icaljs.mjs do (new ICAL.Event(vevent) alone would
+// relate every override of the calendar to every series at its local time).
 //
-// (new ICAL.Event(vevent) without options, as tests/interop/expand_icaljs.mjs
-// uses it, relates every RECURRENCE-ID VEVENT of the calendar to every
-// series, by local time and whatever its UID: a calendar with two series at
-// the same time and an override of one shows it in both.)
-//
-//     node expand_icaljs_by_uid.mjs FEED.ics FROM TO
+//     node organizers_icaljs.mjs FEED.ics FROM TO
 //
 // Prints a JSON array of {"uid", "start", "end" (UTC, RFC 3339),
 // "organizer" (the address without "mailto:", or null)} for the occurrences
@@ -26,7 +23,7 @@ try {
   const require = createRequire(interop + "package.json");
   ICAL = (await import(pathToFileURL(require.resolve("ical.js").replace(/ical\.es5\.cjs$/, "ical.js")))).default;
 } catch (e) {
-  process.stderr.write(`expand_icaljs_by_uid.mjs: cannot load ical.js (${e.code || e.message}): run "npm ci --prefix ${interop}"\n`);
+  process.stderr.write(`organizers_icaljs.mjs: cannot load ical.js (${e.code || e.message}): run "npm ci --prefix ${interop}"\n`);
   process.exit(1);
 }
 
