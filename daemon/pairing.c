@@ -34,7 +34,8 @@ static void changes_copy(const Meeting *t, Meeting *g)
         }
         g->n_changes = t->n_changes;
         g->skip = xcalloc(t->n_skip + 1, sizeof(Date));
-        memcpy(g->skip, t->skip, t->n_skip * sizeof(Date));
+        if (t->n_skip)
+                memcpy(g->skip, t->skip, t->n_skip * sizeof(Date));
         g->n_skip = t->n_skip;
 }
 
