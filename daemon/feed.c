@@ -68,7 +68,8 @@ static void add_timezones(icalcomponent *cal, const Schedule *s, const Departmen
         size_t n = 0;
         for (size_t i = 0; i < s->n_events; i++) {
                 const Meeting *m = &s->config->meetings[i];
-                if (dept && !meeting_has_department(m, dept))
+                /* single events only (a pair's rounds) are all in UTC */
+                if ((dept && !meeting_has_department(m, dept)) || !s->events[i])
                         continue;
                 int64_t first = s->first_starts[i];
                 size_t k = 0;
@@ -109,13 +110,14 @@ static void add_component(icalcomponent *cal, icalcomponent *event, FeedMeta fm)
         icalcomponent_add_component(cal, ev);
 }
 
-/* The meeting's VEVENT, then those of its occurrences at DST edges, which
- * share its revision. */
+/* The meeting's VEVENT (a pair published as single events has none), then
+ * those published with it, which share its revision. */
 static void add_event(icalcomponent *cal, const Schedule *s, size_t i, const FeedMeta *meta)
 {
         const Meeting *m = &s->config->meetings[i];
         FeedMeta fm = meta ? meta[i] : (FeedMeta){0, date_to_days(m->start) * 86400};
-        add_component(cal, s->events[i], fm);
+        if (s->events[i])
+                add_component(cal, s->events[i], fm);
         for (size_t k = 0; k < s->n_exceptions[i]; k++)
                 add_component(cal, s->exceptions[i][k], fm);
 }

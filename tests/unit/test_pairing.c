@@ -5,6 +5,7 @@
  * each pair's holidays. Instants are UTC, computed by the C library. */
 #include "helpers.h"
 
+#include "feed.h"
 #include "pairing.h"
 #include "tz.h"
 
@@ -275,6 +276,18 @@ static void test_pairing_explicit(void **state)
         /* up to the horizon, 2027-02-05 */
         assert_non_null(strstr(t, "UID:lunch.a.b.20270128@"));
         assert_null(strstr(t, "UID:lunch.a.b.20270209@"));
+        built_free(&b);
+
+        /* in the feed: the single events, all in UTC, so no VTIMEZONE */
+        b = build_with(ABCD LUNCH "departments = a, b, c\nday = tuesday, thursday\ntimezone = Europe/Paris\n", NULL,
+                       TEST_NOW);
+        _cleanup_free_ char *feed = feed_render(b.s, NULL, NULL);
+        assert_null(strstr(feed, "BEGIN:VTIMEZONE"));
+        assert_null(strstr(feed, "TZID"));
+        assert_non_null(strstr(feed, "UID:lunch.b.c.20260101@tandem.invalid\r\nSUMMARY:Lunch: b + c\r\n"
+                                     "DTSTART:20260101T110000Z"));
+        assert_int_equal(count(feed, "BEGIN:VEVENT"), b.s->n_exceptions[0] + b.s->n_exceptions[1] +
+                                                          b.s->n_exceptions[2]);
         built_free(&b);
 }
 
