@@ -41,6 +41,7 @@ static void changes_copy(const Meeting *t, Meeting *g)
 
 typedef struct Slot {
         const Epoch *epoch;
+        int64_t from;     /* the epoch's first round */
         int64_t until;    /* the next epoch's start, or INT64_MAX */
         unsigned offset, cycle;
         int64_t first;    /* the pair's first round (rule encoding) */
@@ -72,7 +73,7 @@ static void pair_add(Config *c, const Pairing *p, Department *a, Department *b, 
                 .attendees = t->attendees,
                 .reminders = reminders_copy(t), .n_reminders = t->n_reminders,
                 .on_holiday = t->on_holiday,
-                .pair = {p, s->epoch->n, s->epoch->from, s->until, s->offset, s->cycle, p->explicit_rounds},
+                .pair = {p, s->epoch->n, s->from, s->until, s->offset, s->cycle, p->explicit_rounds},
                 .src = t->src,
                 .valid = true,
         };
@@ -100,14 +101,14 @@ static void pair_add(Config *c, const Pairing *p, Department *a, Department *b, 
 
 /* The pairs of one epoch: its departments (those still in the config; a
  * pair of a department since removed is gone), and the rounds from its
- * start. */
-static void epoch_expand(Config *c, const Pairing *p, const Epoch *e, int64_t until)
+ * start (the first epoch's: the pairing's, should `start` have moved). */
+static void epoch_expand(Config *c, const Pairing *p, const Epoch *e, bool first, int64_t until)
 {
         const Meeting *t = &p->template;
         size_t n = e->n_departments;
         unsigned cycle = rotation_cycle(n);
         _cleanup_free_ int64_t *rounds = NULL;
-        size_t n_rounds = schedule_rule_starts(c, t, e->from, until, cycle, &rounds);
+        size_t n_rounds = schedule_rule_starts(c, t, first ? INT64_MIN : e->from, until, cycle, &rounds);
         for (size_t i = 0; i < n; i++)
                 for (size_t j = i + 1; j < n; j++) {
                         Department *a = config_department(c, e->departments[i]);
@@ -115,7 +116,7 @@ static void epoch_expand(Config *c, const Pairing *p, const Epoch *e, int64_t un
                         unsigned offset = rotation_round_of(n, i, j);
                         if (!a || !b || offset >= n_rounds)
                                 continue; /* gone, or no round of the pair in this epoch */
-                        Slot s = {e, until, offset, cycle, rounds[offset]};
+                        Slot s = {e, first ? rounds[0] : e->from, until, offset, cycle, rounds[offset]};
                         pair_add(c, p, a, b, &s);
                 }
 }
@@ -196,7 +197,7 @@ void pairing_expand(Config *c, History *h, int64_t now)
                 Epoch *epochs = NULL;
                 size_t n = epochs_of(c, p, h, now, &local, &epochs);
                 for (size_t k = 0; k < n; k++)
-                        epoch_expand(c, p, &epochs[k], k + 1 < n ? epochs[k + 1].from : INT64_MAX);
+                        epoch_expand(c, p, &epochs[k], k == 0, k + 1 < n ? epochs[k + 1].from : INT64_MAX);
                 p->n = c->n_meetings - p->first;
                 history_clear(&local);
         }

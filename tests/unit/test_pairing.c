@@ -393,6 +393,16 @@ static void test_pairing_epochs(void **state)
         expect_rounds(&b, utc(2026, 1, 1, 0, 0), utc(2026, 2, 6, 0, 0), "bc|ab|ac|bc|ab|ac");
         built_free(&b);
 
+        /* start moved earlier than the first epoch was recorded from: the
+         * first epoch still begins at the pairing's start */
+        history_clear(&h);
+        char *ids[] = {(char *)"a", (char *)"b", (char *)"c"};
+        history_add_epoch(&h, "lunch", 1, utc(2026, 1, 15, 12, 0), ids, 3);
+        b = build_with(abc, &h, utc(2025, 12, 20, 0, 0));
+        assert_int_equal(h.n_epochs, 1);
+        expect_rounds(&b, utc(2026, 1, 1, 0, 0), utc(2026, 1, 23, 0, 0), "bc|ab|ac|bc");
+        built_free(&b);
+
         /* no ledger (check, preview, export): one epoch from the start */
         b = build_with(abcd, NULL, utc(2026, 1, 20, 0, 0));
         expect_rounds(&b, utc(2026, 1, 1, 0, 0), utc(2026, 1, 23, 0, 0), "ad bc|ab cd|ac bd|ad bc");
