@@ -443,6 +443,20 @@ const char *ledger_error(const Ledger *l)
 
 /* ---- meetings and the rest ---------------------------------------------- */
 
+/* Ends the transaction begun: COMMIT if r is 0, else (or if that fails)
+ * ROLLBACK with the reason in l->error. */
+static int commit(Ledger *l, int r)
+{
+        if (r == 0)
+                r = exec(l, "COMMIT");
+        if (r < 0) {
+                snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
+                if (!sqlite3_get_autocommit(l->db))
+                        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        return r;
+}
+
 static int meeting_revision(Ledger *l, const char *id, const char *fingerprint, int64_t now, FeedMeta *ret)
 {
         sqlite3_stmt *st = NULL;
@@ -483,15 +497,9 @@ int ledger_meetings(Ledger *l, const char *const *ids, const char *const *finger
         for (size_t i = 0; i < n; i++)
                 if (r < 0 || meeting_revision(l, ids[i], fingerprints[i], now, &ret[i]) < 0)
                         r = -EIO;
-        if (r == 0)
-                r = exec(l, "COMMIT");
-        if (r < 0) {
-                snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
-                if (!sqlite3_get_autocommit(l->db))
-                        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+        if ((r = commit(l, r)) < 0)
                 log_error("ledger %s: cannot record meeting revisions: %s; SEQUENCE may not rise this time", l->path,
                           l->error);
-        }
         return r;
 }
 
@@ -640,14 +648,7 @@ static int write_all(Ledger *l, const char *sql, const History *h, bool epochs, 
                         r = -EIO;
         }
         sqlite3_finalize(st);
-        if (r == 0)
-                r = exec(l, "COMMIT");
-        if (r < 0) {
-                snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
-                if (!sqlite3_get_autocommit(l->db))
-                        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-        }
-        return r;
+        return commit(l, r);
 }
 
 int ledger_record_hosts(Ledger *l, const History *h, int64_t now)

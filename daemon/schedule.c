@@ -778,18 +778,25 @@ static void add_utc_times(icalcomponent *ev, int64_t start, int64_t end)
         icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(end), utc)));
 }
 
-static icalcomponent *exception_event(Build *b, Wall w)
+/* An occurrence as a VEVENT of its own in UTC: UID
+ * "<meeting>.<YYYYMMDD>@<domain>" (d: its local date by the rule), at
+ * `start`, hosted as the occurrence rid, with why it moved if it did. */
+static icalcomponent *utc_event(Build *b, Date d, int64_t rid, int64_t start, const char *moved)
 {
         const Meeting *m = b->meeting;
-        int64_t start = tz_wall_to_instant(m->zone, w);
         icalcomponent *ev = icalcomponent_new_vevent();
-        _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, w.date.year, w.date.month, w.date.day,
-                                             b->config->domain);
+        _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, d.year, d.month, d.day, b->config->domain);
         icalcomponent_add_property(ev, icalproperty_new_uid(uid));
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
         add_utc_times(ev, start, start + m->duration);
-        add_details(ev, m, NULL, build_host(b, start));
+        add_details(ev, m, moved, build_host(b, rid));
         return ev;
+}
+
+static icalcomponent *exception_event(Build *b, Wall w)
+{
+        int64_t start = tz_wall_to_instant(b->meeting->zone, w);
+        return utc_event(b, w.date, start, start, NULL);
 }
 
 /* "02:30 Europe/Berlin does not exist on 2027-03-28": once per meeting,
@@ -1129,20 +1136,10 @@ static size_t pair_rounds(const Build *b, int64_t bound, int64_t **ret)
 }
 
 /* An occurrence as a VEVENT of its own in UTC, as occurrences at DST edges
- * are: UID "<meeting>.<YYYYMMDD>@<domain>" (its date by the rule), at
- * `start`, with why it moved if it did. */
+ * are (a pair's round, or a moved one before DTSTART). */
 static icalcomponent *single_event(Build *b, int64_t rid, int64_t start, const char *moved)
 {
-        const Meeting *m = b->meeting;
-        Wall w = tz_instant_to_wall(m->zone, rid);
-        icalcomponent *ev = icalcomponent_new_vevent();
-        _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, w.date.year, w.date.month, w.date.day,
-                                             b->config->domain);
-        icalcomponent_add_property(ev, icalproperty_new_uid(uid));
-        icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
-        add_utc_times(ev, start, start + m->duration);
-        add_details(ev, m, moved, build_host(b, rid));
-        return ev;
+        return utc_event(b, tz_instant_to_wall(b->meeting->zone, rid).date, rid, start, moved);
 }
 
 /* A pair whose rounds no single rule can say: each round up to the horizon
