@@ -209,6 +209,23 @@ class Pairing(harness.TestCase):
             keys = [(b["meeting"], b["start"], b["before"]) for b, _ in self.bodies(d2)]
             self.assertEqual(len(keys), len(set(keys)), d2)
 
+    def test_check_and_preview_show_the_cycle_and_the_hosts(self):
+        six = "sales, marketing, support, product, finance, legal"
+        harness.write(self.config, config(self, six).replace("cadence = weekly", "cadence = every 2 weeks"))
+        check = harness.run_tandem("-c", self.config, "check")
+        self.assertEqual(check.returncode, 0, check.stderr)
+        self.assertIn("6 departments, 1 meeting, 1 pairing (15 pairs)", check.stdout)
+        self.assertRegex(check.stdout, r"lunches +Cross-team lunch\n +6 departments, 5 rounds, every pair once per 10 "
+                                       r"weeks; biweekly on Thu at 12:30 Europe/Berlin\n")
+        self.assertRegex(check.stdout, r"hosts take turns: sales, marketing; next: (sales|marketing)\n")
+        table = harness.run_tandem("-c", self.config, "preview", "--from", "2027-01-07", "--days", "1").stdout
+        # round 1: the first department faces the last, the second the
+        # fifth, the third the fourth; each pair's first host is its first
+        self.assertEqual(re.findall(r"\[(lunches\.[a-z.]+)\]", table),
+                         ["lunches.sales.legal", "lunches.marketing.finance", "lunches.support.product"])
+        self.assertEqual(table.count("pairing lunches, round 1 of 5"), 3)
+        self.assertIn("host: Sales (Sales Lead)", table)
+
     def test_reload_within_a_day_of_a_round_tells_the_pairs_it_drops(self):
         four = "sales, marketing, support, product"
         harness.write(self.config, config(self, four))
