@@ -663,6 +663,11 @@ int ledger_record_hosts(Ledger *l, const History *h, int64_t now)
 
 int ledger_record_epochs(Ledger *l, const History *h, int64_t now)
 {
+        bool any = false;
+        for (size_t i = 0; i < h->n_epochs; i++)
+                any |= h->epochs[i].fresh;
+        if (!any)
+                return 0;
         int r = write_all(l, "INSERT INTO epochs(pairing, n, start, departments, recorded) VALUES (?1, ?2, ?3, ?4, ?5)"
                              " ON CONFLICT DO UPDATE SET start = ?3, departments = ?4, recorded = ?5", h, true, now);
         if (r < 0)
