@@ -954,6 +954,15 @@ static icalcomponent *build_event(Build *b)
         struct icalrecurrencetype wr = rule_in_wall_time(r, m->zone);
         if (edges_skip_start(&wr, &dtstart, m, &edges))
                 r.count = wr.count;
+        /* A first occurrence at a DST edge is published apart, and the
+         * rule starts after it: an override of it would name an instance
+         * the series no longer has, which ical.js and sabre/vobject drop. */
+        for (size_t i = 0; wall_to_seconds(dtstart) != wall_to_seconds(first) && i < b->n_plan; i++)
+                if (!b->plan[i].cancelled && b->plan[i].rid == tz_wall_to_instant(m->zone, first))
+                        build_warning(b, b->plan[i].change ? "move" : "on_holiday",
+                                      "the first occurrence, %04d-%02d-%02d, is at a daylight-saving edge and moved: "
+                                      "some calendar apps will not show the move; start the meeting after it instead",
+                                      first.date.year, first.date.month, first.date.day);
         edges_find(b, wr, dtstart, &edges);
         edges_warn(b, &edges);
 

@@ -1388,6 +1388,20 @@ static void test_skip_and_move(void **state)
         built_free(&b);
 }
 
+/* A first occurrence at a DST edge is published apart: moving it is a
+ * warning (an override of it would name no instance of the series). */
+static void test_moved_first_at_edge_warns(void **state)
+{
+        (void)state;
+        static const char text[] = HEAD "day = sunday\ntime = 02:30\ntimezone = America/New_York\nstart = 2026-03-08\n"
+                                        "end = 2026-06-30\nmove = 2026-03-08 -> 2026-03-09 10:00\n";
+        Built b = build_text(text);
+        assert_int_equal(b.r, 0);
+        expect_diag(&b.diags, b.l.path, line_of(text, "move ="), "[meeting:m] move:",
+                    "the first occurrence, 2026-03-08, is at a daylight-saving edge and moved");
+        built_free(&b);
+}
+
 /* What a change by hand must name: an occurrence, and a free date. */
 static void test_bad_changes(void **state)
 {
@@ -1454,6 +1468,7 @@ int main(void)
                 cmocka_unit_test(test_feed_horizon_key),
                 cmocka_unit_test(test_skip_and_move),
                 cmocka_unit_test(test_bad_changes),
+                cmocka_unit_test(test_moved_first_at_edge_warns),
         };
         return cmocka_run_group_tests_name("schedule", tests, NULL, tmp_cleanup);
 }
