@@ -87,10 +87,20 @@ for (const vevent of cal.getAllSubcomponents("vevent")) {
   byUid.get(event.uid).push(event);
 }
 
+// Each occurrence also has its "organizer" (the address without
+// "mailto:", or null): the ORGANIZER of the override that replaces it, else
+// of its event, as Thunderbird shows it (README "Host rotation").
 const out = [];
 function push(event, start, end) {
   if (start < from || start >= to) return;
-  out.push({ meeting: event.uid.split("@")[0], uid: event.uid, start: rfc3339(start), end: rfc3339(end) });
+  const org = event.component.getFirstPropertyValue("organizer");
+  out.push({
+    meeting: event.uid.split("@")[0],
+    uid: event.uid,
+    start: rfc3339(start),
+    end: rfc3339(end),
+    organizer: org ? String(org).replace(/^mailto:/i, "") : null,
+  });
 }
 for (const [uid, events] of byUid) {
   const masters = events.filter((e) => !e.isRecurrenceException());

@@ -2,7 +2,10 @@
 cancellations") and the README describe it, computed independently of
 tandem for run_interop.py's "spec" check: which occurrences of the rule are
 skipped or moved by hand (skip, move) or because of a holiday (holidays,
-working_days, on_holiday), and why.
+working_days, on_holiday), and why; and, as issue 11 ("Host rotation and
+round-robin pairings") and the README's "Host rotation and pairings" say,
+who hosts each one. (A pair of a pairing is a meeting here too:
+run_interop.py gives it its rounds and its skips.)
 
 Holiday calendars are read here with python3-icalendar and
 python3-recurring-ical-events, not with tandem's libical code: a holiday is
@@ -94,10 +97,13 @@ class Plan:
     """One meeting's occurrences by the rule and what became of them.
 
     zone(name) gives a tzinfo, instant(wall, tz) the instant of a wall time
-    as RFC 5545 reads it (run_interop.py's)."""
+    as RFC 5545 reads it (run_interop.py's). Holidays apply to the
+    occurrences that start before `horizon` (README: "from the meeting's
+    start up to feed_horizon ahead"); changes by hand wherever they are."""
 
-    def __init__(self, cfg, m, walls, cals, zone, instant):
+    def __init__(self, cfg, m, walls, cals, zone, instant, horizon):
         self.cfg, self.m, self.cals, self.zone, self.instant = cfg, m, cals, zone, instant
+        self.horizon = horizon
         self.tz = zone(m.zone)
         self.weekly = m.kind == "weekly" or (m.kind == "rrule" and "FREQ=WEEKLY" in m.rrule.upper())
         # source: what changed it, "skip", "move" or "holiday"
@@ -156,7 +162,7 @@ class Plan:
         holiday move passes over days the meeting takes already (a move
         onto another occurrence is an error by hand too)."""
         for o in self.occurrences:
-            if o["source"]:
+            if o["source"] or o["rid"] >= self.horizon:
                 continue
             name = self.holiday(o["rid"])
             if name is None:
@@ -181,3 +187,41 @@ class Plan:
             if self.workable(t):
                 return t
         return None
+
+    def hosts(self, published_apart):
+        """Each occurrence's "host" (a department id, or None), by issue
+        11 and the README's "Host rotation":
+
+        - a fixed host hosts every occurrence held (moved or not);
+        - with host = rotate, the departments of the order take turns: "the
+          host department advances one step per held occurrence -- a
+          skipped or cancelled occurrence does not consume a turn, a moved
+          one keeps its host", from the first occurrence with the first of
+          the order (check, preview and export read no ledger);
+        - "every occurrence another department hosts, from the start up to
+          feed_horizon, is an override ... Beyond the horizon the event's
+          ORGANIZER stands, and preview shows the same": the event names
+          "the host of the occurrence at its DTSTART", which is the first
+          occurrence held where the rule has it and not published apart
+          (README "The feeds" and "Holidays and changes": a cancelled or
+          moved first occurrence, or one at a DST edge, is left out of the
+          rule, and DTSTART moves to the next); published_apart(o) says
+          whether o is at a DST edge.
+
+        A cancelled occurrence has no host."""
+        order, k = self.m.host_order, 0
+        for o in self.occurrences:
+            o["host"] = None
+            if o["status"] == "cancelled":
+                continue
+            if self.m.host_fixed:
+                o["host"] = self.m.host_fixed
+            elif order:
+                o["host"] = order[k % len(order)]
+                k += 1
+        if not order:
+            return
+        first = next((o for o in self.occurrences if o["status"] == "held" and not published_apart(o)), None)
+        for o in self.occurrences:
+            if o["status"] != "cancelled" and o["rid"] >= self.horizon:
+                o["host"] = first["host"] if first else None
