@@ -1396,7 +1396,7 @@ def export_all(cfg, path, tandem, tmp, feeds):
     """Runs tandem for every feed: {dept: (feed bytes, exported again,
     written with -o, preview --json)}."""
     out = {}
-    for dept, _ in feeds:
+    for dept in feeds:
         label = "{} [{}]".format(cfg.name, dept or "all")
         sel = ["--department", dept] if dept else []
         feed = run([tandem, "-c", path, "export"] + sel, label + " export")
@@ -1458,14 +1458,17 @@ def check_config(path, tandem, tmp, stats, verbose):
     run([tandem, "-c", path, "check"], "tandem check {}".format(path))
     problems = []
     seen = {who: set() for who in ["spec", "rfc"] + ENGINES}
-    feeds = [(None, cfg.meetings)] + [
-        (d, [m for m in cfg.meetings if d in m.departments]) for d in cfg.departments]
     # now + feed_horizon, before and after tandem ran: whole seconds, as
     # tandem's clock has them
     before = dt.datetime.now(UTC).replace(microsecond=0)
+    feeds = [None] + list(cfg.departments)
     outputs = export_all(cfg, path, tandem, tmp, feeds)
     after = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
     horizons = sorted({before + cfg.feed_horizon, after + cfg.feed_horizon})
+    # a pair that never meets (a pairing that ends before its cycle does)
+    # is in no feed
+    meet = [m for m in cfg.meetings if m.pairing is None or spec_plans(cfg, horizons[0])[m.id].occurrences]
+    feeds = [(None, meet)] + [(d, [m for m in meet if d in m.departments]) for d in cfg.departments]
     for dept, meetings in feeds:
         label = "{} [{}]".format(cfg.name, dept or "all")
         ics, feed, again, written, listed = outputs[dept]
