@@ -1411,25 +1411,27 @@ def export_all(cfg, path, tandem, tmp, feeds):
     return out
 
 
-def check_spec(cfg, label, meetings, listed, tandem_occ, tandem_cancelled, horizons, seen):
+def check_spec(cfg, label, meetings, tandem_occ, tandem_cancelled, horizons, seen):
     """spec: the INI, read independently, against tandem's preview. What
     depends on now + feed_horizon (holidays, hosts, single events) is
     computed for the horizon at the first and at the last run of tandem:
     preview must match one of them."""
     results = []
     for horizon in horizons:
-        problems = []
+        problems, shown = [], set(seen)
         spec, spec_cancelled = spec_occurrences(cfg, meetings, horizon)
         for what, want_set, got_set in (("spec", spec, tandem_occ), ("spec, cancelled", spec_cancelled, tandem_cancelled)):
             d = diff("{} [{}]".format(label, what), want_set, got_set, "the README", "tandem",
-                     seen if what == "spec" else None)
+                     shown if what == "spec" else None)
             if d:
                 problems.append(d)
             problems += spec_fields(label, want_set, got_set)
+        results.append((problems, shown))
         if not problems:
-            return []
-        results.append(problems)
-    return results[0]
+            break
+    problems, shown = results[-1] if not results[-1][0] else results[0]
+    seen.update(shown)
+    return problems
 
 
 def check_hosts(cfg, label, tandem_occ, organizers, engines):
@@ -1500,7 +1502,7 @@ def check_config(path, tandem, tmp, stats, verbose):
         stats.changed += sum(1 for o in listed if o.get("status") in ("moved", "cancelled"))
         stats.hosted += sum(1 for o in preview if o.get("host"))
 
-        problems += check_spec(cfg, label, meetings, listed, tandem_occ, tandem_cancelled, horizons, seen["spec"])
+        problems += check_spec(cfg, label, meetings, tandem_occ, tandem_cancelled, horizons, seen["spec"])
         if [o["start"] for o in listed] != sorted(o["start"] for o in listed):
             problems.append("{}: preview is not in time order".format(label))
 
