@@ -723,8 +723,8 @@ static void edges_find(Build *b, struct icalrecurrencetype r, Wall w0, Walls *ou
 /* RFC 5545 counts DTSTART as an occurrence, and engines read a DTSTART at
  * a DST edge (and with it the duration DTEND - DTSTART of every
  * occurrence) differently; sabre/vobject 2 also ignores an EXDATE of
- * DTSTART and lists an override of it beside it (measured by
- * tests/integration/test_pairing_feeds.py). So the rule starts at its
+ * DTSTART and lists an override of it beside it (tests/interop/README.md,
+ * "Encoded around since"). So the rule starts at its
  * first occurrence that is neither at an edge nor cancelled or moved
  * instead, and the ones passed over go to *passed: those at an edge to be
  * published apart, the changed ones as the plan says (is_changed_date). r
@@ -1194,9 +1194,16 @@ static icalcomponent *build_event(Build *b)
          * those up to the horizon. */
         Wall dtstart = first;
         Walls edges = {0};
-        if (edges_skip_start(b, &wr, &dtstart, &edges))
+        bool clean = edges_skip_start(b, &wr, &dtstart, &edges);
+        if (clean)
                 r.count = wr.count;
         int64_t dtstart_at = tz_wall_to_instant(m->zone, dtstart);
+        /* No occurrence left for DTSTART that is neither changed nor at an
+         * edge (every one of a bounded rule cancelled or moved): DTSTART
+         * stays on a changed one and is excluded by EXDATE like the rest, a
+         * moved one published apart (RFC 5545 allows an EXDATE at DTSTART;
+         * only sabre/vobject 2 misses it). */
+        bool dtstart_changed = !clean && is_changed_date(b, dtstart.date);
         if (b->turns.n)
                 b->turns.series = build_host(b, dtstart_at); /* no override of DTSTART for its host */
         edges_find(b, wr, dtstart, &edges);
@@ -1218,7 +1225,8 @@ static icalcomponent *build_event(Build *b)
                 icalcomponent_add_property(ev, icalproperty_new_duration(icaldurationtype_from_int((int)m->duration)));
         icalcomponent_add_property(ev, icalproperty_new_rrule(r));
         for (size_t i = 0; i < b->n_plan; i++)
-                if (b->plan[i].cancelled && b->plan[i].rid > dtstart_at)
+                if ((b->plan[i].cancelled && b->plan[i].rid > dtstart_at) ||
+                    (dtstart_changed && b->plan[i].rid == dtstart_at))
                         add_exdate(ev, m, rule_wall(m, b->plan[i].rid));
         for (size_t i = 0; i < edges.n; i++)
                 if (!is_changed_date(b, edges.v[i].date) && wall_to_seconds(edges.v[i]) > wall_to_seconds(dtstart))
@@ -1235,8 +1243,8 @@ static icalcomponent *build_event(Build *b)
                 if (e->cancelled)
                         continue;
                 /* before DTSTART there is no occurrence to override */
-                build_add(b, e->rid < dtstart_at ? single_event(b, e->rid, e->start, why)
-                                                 : override_event(b, e->rid, e->start, why));
+                bool apart = e->rid < dtstart_at || (dtstart_changed && e->rid == dtstart_at);
+                build_add(b, apart ? single_event(b, e->rid, e->start, why) : override_event(b, e->rid, e->start, why));
         }
         /* Held as planned but hosted by another department than the series
          * names, and not published apart at a DST edge. */

@@ -29,7 +29,7 @@ typedef struct Turn {
 } Turn;
 
 /* A rotating meeting's turns from its start up to the horizon, and the
- * host its series VEVENT names (its first held occurrence's): the
+ * host its series VEVENT names (that of the occurrence at DTSTART): the
  * occurrences whose host differs get an override with their ORGANIZER
  * (README "Host rotation and pairings"); beyond the horizon the series'
  * ORGANIZER stands, as in the feed. */
