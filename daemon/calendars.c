@@ -66,13 +66,9 @@ static int load_one(Calendars *cal, const char *name, bool fetch, int64_t now, D
                 diag_warning(diags, c->path, 0, "no copy of %s yet; its holidays are left out until it is fetched", label);
                 return 0;
         }
-        if (r == -EINVAL)
-                return r; /* its errors are in diags, at its own lines */
-        if (r < 0) {
-                diag_error(diags, c->path, 0, "cannot read holiday calendar %s: %s", name, strerror(-r));
-                return r;
-        }
-        return 0;
+        /* A file with errors, or none at all: holiday.c said so, at the
+         * file's own line or name. */
+        return r < 0 ? -EINVAL : 0;
 }
 
 static int load_list(Calendars *cal, const Sources *src, bool fetch, int64_t now, Diags *diags, size_t **idx, size_t *n)

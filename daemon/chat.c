@@ -219,6 +219,12 @@ static void reminder_pieces(Pieces *P, const Meeting *m, const Department *d, co
         piece_add(P, after, 0);
         piece_add(P, "", PIECE_BREAK);
         piece_add(P, when, 0);
+        /* whose turn it is, where turns rotate (README "Host rotation and
+         * pairings") */
+        if (m->rotation && o->host) {
+                piece_add(P, ", hosted by ", 0);
+                piece_add(P, o->host->name, PIECE_CONFIG);
+        }
         if (m->location) {
                 piece_add(P, "", PIECE_BREAK);
                 piece_add(P, "Where: ", 0);
@@ -798,6 +804,8 @@ void chat_reminder(const Meeting *m, const Department *d, const Occurrence *o, c
         json_t *generic = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "reminder", "meeting", m->id,
                                     "title", title, "department", d->id, "start", start, "end", end, "before",
                                     r->text);
+        if (o->host)
+                json_object_set_new(generic, "host", json_string(o->host->id));
         /* The heading is the title piece; "…" if a cut left none of it. */
         build_fitting(d, &P, &(Extra){ELLIPSIS, generic}, ret);
         json_decref(generic);

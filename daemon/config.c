@@ -221,7 +221,7 @@ static int reader_handler(void *user, const char *section_name, const char *name
         if (r->skip_section)
                 return 1;
         if (!s) {
-                diag_error(r->diags, r->path, r->line, "\"%s\" is outside any section: put it under [tandem], [department:ID] or [meeting:ID]", name);
+                diag_error(r->diags, r->path, r->line, "\"%s\" is outside any section: put it under [tandem], [department:ID], [meeting:ID] or [pairing:ID]", name);
                 return 1;
         }
         bool continuation = isspace((unsigned char)r->text[0]);
@@ -629,7 +629,8 @@ static int parse_id_list(Ctx *ctx, const char *v, void *field)
                 m->departments[m->n_departments++] = d;
         }
         if (r == 0 && n < 2) {
-                bad(ctx, "a joint meeting needs two or more departments, got %zu", n);
+                bad(ctx, "a %s needs two or more departments, got %zu",
+                    streq(ctx->section->kind, "pairing") ? "pairing" : "joint meeting", n);
                 r = -EINVAL;
         }
         strv_free(ids, n);
@@ -778,31 +779,6 @@ static void add_change(Meeting *m, Change c)
         m->skip[m->n_skip++] = c.date;
 }
 
-/* skip = 2026-12-24 (Christmas Eve), 2027-01-05 */
-static int parse_skip(Ctx *ctx, const char *v, void *field)
-{
-        Meeting *m = ctx->obj;
-        char **items;
-        int r = 0;
-        (void)field;
-        size_t n = split_items(v, &items);
-        for (size_t i = 0; i < n; i++) {
-                Change c = {.line = ctx->setting->line, .to_hour = -1, .to_minute = -1};
-                if (cut_reason(ctx, items[i], &c.reason) < 0 || parse_date_field(ctx, items[i], &c.date) < 0) {
-                        free(c.reason);
-                        r = -EINVAL;
-                        continue;
-                }
-                add_change(m, c);
-        }
-        if (n == 0) {
-                bad(ctx, "expected dates like \"2026-12-24\" or \"2026-12-24 (Christmas Eve)\"");
-                r = -EINVAL;
-        }
-        strv_free(items, n);
-        return r;
-}
-
 /* "2027-01-06 14:00", "2027-01-06" or "14:00": where a move goes. */
 static int parse_move_target(const char *s, Change *c)
 {
@@ -819,49 +795,66 @@ static int parse_move_target(const char *s, Change *c)
         return -EINVAL;
 }
 
-/* move = 2027-01-05 -> 2027-01-06 14:00 (offsite), 2027-02-02 -> 15:30 */
-static int parse_move(Ctx *ctx, const char *v, void *field)
+/* One item of skip ("2026-12-24 (Christmas Eve)") or of move ("2027-01-05
+ * -> 2027-01-06 14:00 (offsite)"). */
+static int parse_change(Ctx *ctx, char *item, bool move, Change *c)
 {
-        Meeting *m = ctx->obj;
+        *c = (Change){.line = ctx->setting->line, .move = move, .to_hour = -1, .to_minute = -1};
+        if (cut_reason(ctx, item, &c->reason) < 0)
+                return -EINVAL;
+        char *arrow = move ? strstr(item, "->") : NULL;
+        if (move && !arrow) {
+                bad(ctx, "expected \"DATE -> NEW\", like \"2027-01-05 -> 2027-01-06 14:00\", \"2027-01-05 -> "
+                         "2027-01-07\" or \"2027-01-05 -> 15:30\", got \"%s\"", item);
+                return -EINVAL;
+        }
+        if (arrow)
+                *arrow = '\0';
+        if (parse_date_field(ctx, strstrip(item), &c->date) < 0)
+                return -EINVAL;
+        if (arrow && parse_move_target(strstrip(arrow + 2), c) < 0) {
+                bad(ctx, "expected a new date and/or time after \"->\", like \"2027-01-06 14:00\", \"2027-01-06\" or "
+                         "\"14:00\", got \"%s\"", strstrip(arrow + 2));
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* skip = 2026-12-24 (Christmas Eve), 2027-01-05
+ * move = 2027-01-05 -> 2027-01-06 14:00 (offsite), 2027-02-02 -> 15:30 */
+static int parse_changes(Ctx *ctx, const char *v, bool move)
+{
         char **items;
         int r = 0;
-        (void)field;
         size_t n = split_items(v, &items);
         for (size_t i = 0; i < n; i++) {
-                Change c = {.line = ctx->setting->line, .move = true, .to_hour = -1, .to_minute = -1};
-                if (cut_reason(ctx, items[i], &c.reason) < 0) {
-                        r = -EINVAL;
-                        continue;
-                }
-                char *arrow = strstr(items[i], "->");
-                if (!arrow) {
-                        bad(ctx, "expected \"DATE -> NEW\", like \"2027-01-05 -> 2027-01-06 14:00\", \"2027-01-05 -> "
-                                 "2027-01-07\" or \"2027-01-05 -> 15:30\", got \"%s\"", items[i]);
+                Change c;
+                if (parse_change(ctx, items[i], move, &c) < 0) {
                         free(c.reason);
                         r = -EINVAL;
                         continue;
                 }
-                *arrow = '\0';
-                if (parse_date_field(ctx, strstrip(items[i]), &c.date) < 0) {
-                        free(c.reason);
-                        r = -EINVAL;
-                        continue;
-                }
-                if (parse_move_target(strstrip(arrow + 2), &c) < 0) {
-                        bad(ctx, "expected a new date and/or time after \"->\", like \"2027-01-06 14:00\", \"2027-01-06\" or "
-                                 "\"14:00\", got \"%s\"", strstrip(arrow + 2));
-                        free(c.reason);
-                        r = -EINVAL;
-                        continue;
-                }
-                add_change(m, c);
+                add_change(ctx->obj, c);
         }
         if (n == 0) {
-                bad(ctx, "expected moves like \"2027-01-05 -> 2027-01-06 14:00 (offsite)\"");
+                bad(ctx, move ? "expected moves like \"2027-01-05 -> 2027-01-06 14:00 (offsite)\""
+                              : "expected dates like \"2026-12-24\" or \"2026-12-24 (Christmas Eve)\"");
                 r = -EINVAL;
         }
         strv_free(items, n);
         return r;
+}
+
+static int parse_skip(Ctx *ctx, const char *v, void *field)
+{
+        (void)field;
+        return parse_changes(ctx, v, false);
+}
+
+static int parse_move(Ctx *ctx, const char *v, void *field)
+{
+        (void)field;
+        return parse_changes(ctx, v, true);
 }
 
 static int parse_on_holiday(Ctx *ctx, const char *v, void *field)
@@ -943,59 +936,80 @@ static int parse_later(Ctx *ctx, const char *v, void *field)
         return 0;
 }
 
-typedef enum SectionKind { SECTION_TANDEM, SECTION_DEPARTMENT, SECTION_MEETING } SectionKind;
+typedef enum SectionKind { SECTION_TANDEM, SECTION_DEPARTMENT, SECTION_MEETING, SECTION_PAIRING } SectionKind;
+
+/* Which sections a key is for: bits (1 << SectionKind). */
+#define T (1u << SECTION_TANDEM)
+#define D (1u << SECTION_DEPARTMENT)
+#define M (1u << SECTION_MEETING)
+#define P (1u << SECTION_PAIRING)
 
 typedef struct KeyDef {
-        SectionKind section;
+        unsigned sections;
         const char *key;
         ValueParser parse;
         size_t offset;
         bool required;
 } KeyDef;
 
-/* The one table of every key tandem knows (SPEC.md section 1). */
+/* The one table of every key tandem knows (README "Config reference"). A
+ * [pairing:ID] takes a meeting's keys, each meaning the same for every
+ * pair, but move (pairing_refused). */
 static const KeyDef keys[] = {
-        {SECTION_TANDEM, "timezone", parse_zone, offsetof(Config, zone), false},
-        {SECTION_TANDEM, "calendar_name", parse_text, offsetof(Config, calendar_name), false},
-        {SECTION_TANDEM, "domain", parse_domain, offsetof(Config, domain), false},
-        {SECTION_TANDEM, "state_dir", parse_text, offsetof(Config, state_dir), false},
-        {SECTION_TANDEM, "feed_dir", parse_text, offsetof(Config, feed_dir), false},
-        {SECTION_TANDEM, "listen", parse_listen, offsetof(Config, listen), false},
-        {SECTION_TANDEM, "public_url", parse_base_url, offsetof(Config, public_url), false},
-        {SECTION_TANDEM, "feed_token", parse_token, offsetof(Config, feed_token), false},
-        {SECTION_TANDEM, "holidays", parse_holidays, offsetof(Config, holidays), false},
-        {SECTION_TANDEM, "feed_horizon", parse_days, offsetof(Config, feed_horizon), false},
+        {T, "timezone", parse_zone, offsetof(Config, zone), false},
+        {T, "calendar_name", parse_text, offsetof(Config, calendar_name), false},
+        {T, "domain", parse_domain, offsetof(Config, domain), false},
+        {T, "state_dir", parse_text, offsetof(Config, state_dir), false},
+        {T, "feed_dir", parse_text, offsetof(Config, feed_dir), false},
+        {T, "listen", parse_listen, offsetof(Config, listen), false},
+        {T, "public_url", parse_base_url, offsetof(Config, public_url), false},
+        {T, "feed_token", parse_token, offsetof(Config, feed_token), false},
+        {T, "holidays", parse_holidays, offsetof(Config, holidays), false},
+        {T, "feed_horizon", parse_days, offsetof(Config, feed_horizon), false},
 
-        {SECTION_DEPARTMENT, "name", parse_text, offsetof(Department, name), false},
-        {SECTION_DEPARTMENT, "timezone", parse_zone, offsetof(Department, zone), false},
-        {SECTION_DEPARTMENT, "chat", parse_chat, offsetof(Department, chat), false},
-        {SECTION_DEPARTMENT, "webhook", parse_url, offsetof(Department, webhook), false},
-        {SECTION_DEPARTMENT, "mention", parse_text, offsetof(Department, mention), false},
-        {SECTION_DEPARTMENT, "manager", parse_manager, 0, false},
-        {SECTION_DEPARTMENT, "email", parse_email, offsetof(Department, email), false},
-        {SECTION_DEPARTMENT, "holidays", parse_holidays, offsetof(Department, holidays), false},
-        {SECTION_DEPARTMENT, "working_days", parse_working_days, offsetof(Department, working_days), false},
+        {D, "name", parse_text, offsetof(Department, name), false},
+        {D, "timezone", parse_zone, offsetof(Department, zone), false},
+        {D, "chat", parse_chat, offsetof(Department, chat), false},
+        {D, "webhook", parse_url, offsetof(Department, webhook), false},
+        {D, "mention", parse_text, offsetof(Department, mention), false},
+        {D, "manager", parse_manager, 0, false},
+        {D, "email", parse_email, offsetof(Department, email), false},
+        {D, "holidays", parse_holidays, offsetof(Department, holidays), false},
+        {D, "working_days", parse_working_days, offsetof(Department, working_days), false},
 
-        {SECTION_MEETING, "title", parse_text, offsetof(Meeting, title), true},
-        {SECTION_MEETING, "departments", parse_id_list, 0, true},
-        {SECTION_MEETING, "cadence", parse_cadence, 0, false},
-        {SECTION_MEETING, "day", parse_later, 0, false},
-        {SECTION_MEETING, "time", parse_hhmm_field, 0, true},
-        {SECTION_MEETING, "duration", parse_duration_field, offsetof(Meeting, duration), false},
-        {SECTION_MEETING, "timezone", parse_zone, offsetof(Meeting, zone), false},
-        {SECTION_MEETING, "start", parse_date_field, offsetof(Meeting, start), true},
-        {SECTION_MEETING, "end", parse_date_field, offsetof(Meeting, end), false},
-        {SECTION_MEETING, "location", parse_text, offsetof(Meeting, location), false},
-        {SECTION_MEETING, "description", parse_text, offsetof(Meeting, description), false},
-        {SECTION_MEETING, "host", parse_later, 0, false},
-        {SECTION_MEETING, "attendees", parse_attendees, offsetof(Meeting, attendees), false},
-        {SECTION_MEETING, "remind", parse_reminders, 0, false},
-        {SECTION_MEETING, "skip", parse_skip, 0, false},
-        {SECTION_MEETING, "move", parse_move, 0, false},
-        {SECTION_MEETING, "on_holiday", parse_on_holiday, offsetof(Meeting, on_holiday), false},
+        {M | P, "title", parse_text, offsetof(Meeting, title), true},
+        {M | P, "departments", parse_id_list, 0, true},
+        {M | P, "cadence", parse_cadence, 0, false},
+        {M | P, "day", parse_later, 0, false},
+        {M | P, "time", parse_hhmm_field, 0, true},
+        {M | P, "duration", parse_duration_field, offsetof(Meeting, duration), false},
+        {M | P, "timezone", parse_zone, offsetof(Meeting, zone), false},
+        {M | P, "start", parse_date_field, offsetof(Meeting, start), true},
+        {M | P, "end", parse_date_field, offsetof(Meeting, end), false},
+        {M | P, "location", parse_text, offsetof(Meeting, location), false},
+        {M | P, "description", parse_text, offsetof(Meeting, description), false},
+        {M | P, "host", parse_later, 0, false},
+        {M | P, "attendees", parse_attendees, offsetof(Meeting, attendees), false},
+        {M | P, "remind", parse_reminders, 0, false},
+        {M | P, "skip", parse_skip, 0, false},
+        {M, "move", parse_move, 0, false},
+        {M | P, "on_holiday", parse_on_holiday, offsetof(Meeting, on_holiday), false},
 };
 
-static const char *const section_kinds[] = {"tandem", "department", "meeting", NULL};
+#undef T
+#undef D
+#undef M
+#undef P
+
+/* Keys of a meeting that a pairing refuses, and why. */
+static const struct {
+        const char *key, *why;
+} pairing_refused[] = {
+        {"move", "a round's pairs cannot be moved by hand (each pair has its own calendar and holidays); "
+                 "skip the round (skip = DATE), or set on_holiday = before or after"},
+};
+
+static const char *const section_kinds[] = {"tandem", "department", "meeting", "pairing", NULL};
 
 static const Setting *section_get(const Section *s, const char *key)
 {
@@ -1019,7 +1033,7 @@ static int section_apply(Ctx *ctx, SectionKind kind)
         size_t n_names = 0;
 
         for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                if (keys[k].section == kind)
+                if (keys[k].sections & (1u << kind))
                         names[n_names++] = keys[k].key;
         names[n_names] = NULL;
 
@@ -1027,7 +1041,7 @@ static int section_apply(Ctx *ctx, SectionKind kind)
                 const Setting *s = &ctx->section->settings[i];
                 const KeyDef *def = NULL;
                 for (size_t k = 0; k < ELEMENTSOF(keys) && !def; k++)
-                        if (keys[k].section == kind && streq(keys[k].key, s->key))
+                        if ((keys[k].sections & (1u << kind)) && streq(keys[k].key, s->key))
                                 def = &keys[k];
                 ctx->setting = s;
                 if (s->len > CONFIG_MAX_VALUE_BYTES) {
@@ -1039,6 +1053,15 @@ static int section_apply(Ctx *ctx, SectionKind kind)
                 /* Chats and calendars take UTF-8 only (RFC 5545 section 3.1.4). */
                 if (!utf8_valid(s->value)) {
                         bad(ctx, "not valid UTF-8: save the file as UTF-8");
+                        r = -EINVAL;
+                        continue;
+                }
+                const char *refused = NULL;
+                for (size_t k = 0; kind == SECTION_PAIRING && k < ELEMENTSOF(pairing_refused); k++)
+                        if (streq(s->key, pairing_refused[k].key))
+                                refused = pairing_refused[k].why;
+                if (refused) {
+                        bad(ctx, "not used in a pairing: %s", refused);
                         r = -EINVAL;
                         continue;
                 }
@@ -1066,7 +1089,7 @@ static int section_apply(Ctx *ctx, SectionKind kind)
         }
         ctx->setting = NULL;
         for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                if (keys[k].section == kind && keys[k].required && !section_get(ctx->section, keys[k].key)) {
+                if ((keys[k].sections & (1u << kind)) && keys[k].required && !section_get(ctx->section, keys[k].key)) {
                         bad(ctx, "missing required key \"%s\"", keys[k].key);
                         r = -EINVAL;
                 }
@@ -1235,6 +1258,93 @@ static void meeting_check_changes(Ctx *ctx, const Meeting *m)
         }
 }
 
+/* One of the meeting's departments by id, or NULL after an error that
+ * suggests the closest. */
+static Department *meeting_department_named(Ctx *ctx, const Meeting *m, const char *id)
+{
+        Department *d = config_department(ctx->config, id);
+        if (d && meeting_has_department(m, d))
+                return d;
+        _cleanup_free_ const char **ids = xcalloc(m->n_departments + 1, sizeof(char *));
+        for (size_t i = 0; i < m->n_departments; i++)
+                ids[i] = m->departments[i]->id;
+        _cleanup_free_ char *hint = did_you_mean(id, ids);
+        bad(ctx, "\"%s\" is not one of this %s's departments%s", id, ctx->section->kind, hint);
+        return NULL;
+}
+
+static bool host_has_manager(Ctx *ctx, const Department *d)
+{
+        if (d->manager_email)
+                return true;
+        bad(ctx, "[department:%s] has no \"manager\"; the host's manager is the organizer", d->id);
+        return false;
+}
+
+/* "rotate" (the departments as listed take turns), "rotate: marketing,
+ * sales" (in that order), or one department (a fixed host). A pairing's
+ * host can only rotate: each pair's two departments take turns. */
+static void meeting_parse_host(Ctx *ctx, Meeting *m, const char *v)
+{
+        bool pairing = streq(ctx->section->kind, "pairing");
+        if (strncmp(v, "rotate", 6) != 0 || (v[6] && v[6] != ':' && !isspace((unsigned char)v[6]))) {
+                if (pairing) {
+                        bad(ctx, "expected \"rotate\" (each pair's two departments take turns): a fixed host "
+                                 "cannot host every pair, got \"%s\"", v);
+                        return;
+                }
+                Department *d = meeting_department_named(ctx, m, v);
+                if (d && host_has_manager(ctx, d))
+                        m->host = d;
+                return;
+        }
+        const char *rest = v + 6;
+        while (isspace((unsigned char)*rest))
+                rest++;
+        Department **order = xcalloc(m->n_departments + 1, sizeof(Department *));
+        size_t n = 0;
+        bool ok = true;
+        if (!*rest)
+                for (size_t i = 0; i < m->n_departments; i++)
+                        order[n++] = m->departments[i];
+        else if (*rest != ':' || pairing) {
+                bad(ctx, pairing ? "expected \"rotate\": in a pairing each pair's two departments take turns, "
+                                   "in the order of departments"
+                                 : "expected \"rotate\" or \"rotate: DEPARTMENT, DEPARTMENT, ...\", got \"%s\"", v);
+                ok = false;
+        } else {
+                char **ids;
+                size_t k = str_split_commas(rest + 1, &ids);
+                for (size_t i = 0; i < k; i++) {
+                        Department *d = meeting_department_named(ctx, m, ids[i]);
+                        bool twice = false;
+                        for (size_t j = 0; d && j < n; j++)
+                                twice |= order[j] == d;
+                        if (twice)
+                                bad(ctx, "\"%s\" is listed twice", ids[i]);
+                        if (!d || twice || n >= m->n_departments)
+                                ok = false;
+                        else
+                                order[n++] = d;
+                }
+                strv_free(ids, k);
+                if (ok && n < 2) {
+                        bad(ctx, "a rotation needs two or more departments; for one host, write host = %s",
+                            n ? order[0]->id : "DEPARTMENT");
+                        ok = false;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!host_has_manager(ctx, order[i]))
+                        ok = false;
+        if (!ok) {
+                free(order);
+                return;
+        }
+        m->rotation = order;
+        m->n_rotation = n;
+}
+
 static void meeting_finish(Ctx *ctx, Meeting *m)
 {
         Config *c = ctx->config;
@@ -1268,19 +1378,8 @@ static void meeting_finish(Ctx *ctx, Meeting *m)
                 bad(ctx, "%04d-%02d-%02d is before start", m->end.year, m->end.month, m->end.day);
 
         ctx->setting = host;
-        if (host) {
-                Department *d = config_department(c, host->value);
-                if (!d || !meeting_has_department(m, d)) {
-                        _cleanup_free_ const char **ids = xcalloc(m->n_departments + 1, sizeof(char *));
-                        for (size_t i = 0; i < m->n_departments; i++)
-                                ids[i] = m->departments[i]->id;
-                        _cleanup_free_ char *hint = did_you_mean(host->value, ids);
-                        bad(ctx, "\"%s\" is not one of this meeting's departments%s", host->value, hint);
-                } else if (!d->manager_email)
-                        bad(ctx, "[department:%s] has no \"manager\"; the host's manager is the organizer", d->id);
-                else
-                        m->host = d;
-        }
+        if (host)
+                meeting_parse_host(ctx, m, host->value);
         ctx->setting = section_get(ctx->section, "attendees");
         for (size_t i = 0; m->attendees == ATTENDEES_MANAGERS && i < m->n_departments; i++)
                 if (!m->departments[i]->manager_email)
@@ -1400,7 +1499,7 @@ static int section_check_header(Ctx *ctx, StrMap seen[])
                         kind = k;
         if (kind < 0) {
                 _cleanup_free_ char *hint = did_you_mean(s->kind, section_kinds);
-                bad(ctx, "unknown section%s; expected [tandem], [department:ID] or [meeting:ID]", hint);
+                bad(ctx, "unknown section%s; expected [tandem], [department:ID], [meeting:ID] or [pairing:ID]", hint);
                 return -1;
         }
         if (kind == SECTION_TANDEM && s->id) {
@@ -1423,6 +1522,29 @@ static int section_check_header(Ctx *ctx, StrMap seen[])
         return kind;
 }
 
+/* A [pairing:ID] is a meeting of all its departments as far as its keys
+ * go; the pairs are generated from it with the schedule (pairing.h). */
+static void pairing_finish(Ctx *ctx, Pairing *p)
+{
+        Meeting *m = &p->template;
+        meeting_finish(ctx, m);
+        ctx->setting = section_get(ctx->section, "departments");
+        if (m->n_departments == 2)
+                warn(ctx, "two departments make one pair, which meets every round: a [meeting:%s] says the same", m->id);
+        for (size_t i = 0; i < ctx->config->n_own_meetings; i++)
+                if (streq(ctx->config->meetings[i].id, m->id)) {
+                        ctx->setting = NULL;
+                        bad(ctx, "[meeting:%s] is defined already (line %u): give the pairing an id of its own",
+                            m->id, ctx->config->meetings[i].src->line);
+                }
+        ctx->setting = NULL;
+        /* README "Host rotation and pairings": one rule per pair where the
+         * cadence repeats by a fixed step (one weekday; a monthly day or
+         * weekday every month), single events otherwise. */
+        p->explicit_rounds = !((m->cadence == CADENCE_WEEKLY && __builtin_popcount(m->weekdays) == 1) ||
+                               (m->cadence == CADENCE_MONTHLY && m->month_day <= 28));
+}
+
 static void config_validate(Config *c, Diags *diags)
 {
         Ctx ctx = {.config = c, .diags = diags};
@@ -1436,15 +1558,20 @@ static void config_validate(Config *c, Diags *diags)
                         c->n_departments++;
                 else if (kinds[i] == SECTION_MEETING)
                         c->n_meetings++;
+                else if (kinds[i] == SECTION_PAIRING)
+                        c->n_pairings++;
         }
         for (size_t k = 0; k < ELEMENTSOF(seen); k++)
                 strmap_free(&seen[k]);
         /* [tandem] first (departments default to its zone), then every
-         * department (meetings refer to them), then the meetings. */
+         * department (meetings refer to them), then the meetings, then the
+         * pairings (whose ids must not be meetings'). */
         c->departments = xcalloc(c->n_departments, sizeof(Department));
         c->meetings = xcalloc(c->n_meetings, sizeof(Meeting));
-        size_t nd = 0, nm = 0;
-        for (int pass = SECTION_TANDEM; pass <= SECTION_MEETING; pass++) {
+        c->pairings = xcalloc(c->n_pairings, sizeof(Pairing));
+        c->n_own_meetings = c->n_meetings;
+        size_t nd = 0, nm = 0, np = 0;
+        for (int pass = SECTION_TANDEM; pass <= SECTION_PAIRING; pass++) {
                 for (size_t i = 0; i < c->n_sections; i++) {
                         if (kinds[i] != pass)
                                 continue;
@@ -1464,13 +1591,17 @@ static void config_validate(Config *c, Diags *diags)
                                 strmap_put(&c->department_ids, d->id, d);
                                 nd++;
                         } else {
-                                Meeting *m = &c->meetings[nm++];
+                                Pairing *p = pass == SECTION_PAIRING ? &c->pairings[np++] : NULL;
+                                Meeting *m = p ? &p->template : &c->meetings[nm++];
                                 *m = (Meeting){.id = xstrdup(ctx.section->id), .src = ctx.section, .interval = 1};
                                 m->has_end = section_get(ctx.section, "end") != NULL;
                                 ctx.obj = m;
                                 size_t errors = diags->n_errors;
-                                section_apply(&ctx, SECTION_MEETING);
-                                meeting_finish(&ctx, m);
+                                section_apply(&ctx, (SectionKind)pass);
+                                if (p)
+                                        pairing_finish(&ctx, p);
+                                else
+                                        meeting_finish(&ctx, m);
                                 m->valid = diags->n_errors == errors;
                         }
                 }
@@ -1524,6 +1655,23 @@ int config_load(const char *path, Config **ret, Diags *diags)
         return 0;
 }
 
+void meeting_clear(Meeting *m)
+{
+        free(m->id), free(m->title), free(m->departments), free(m->rrule), free(m->rotation);
+        free(m->location), free(m->description), free(m->skip);
+        for (size_t k = 0; k < m->n_changes; k++)
+                free(m->changes[k].reason);
+        free(m->changes);
+        for (size_t k = 0; k < m->n_reminders; k++)
+                free(m->reminders[k].text);
+        free(m->reminders);
+}
+
+char *meeting_label(const Meeting *m)
+{
+        return xasprintf("[%s:%s]", m->src->kind, m->src->id);
+}
+
 Config *config_free(Config *c)
 {
         if (!c)
@@ -1535,17 +1683,11 @@ Config *config_free(Config *c)
                 free(d->manager_name), free(d->manager_email), free(d->email);
                 strv_free(d->holidays.v, d->holidays.n);
         }
-        for (size_t i = 0; i < c->n_meetings; i++) {
-                Meeting *m = &c->meetings[i];
-                free(m->id), free(m->title), free(m->departments), free(m->rrule);
-                free(m->location), free(m->description), free(m->skip);
-                for (size_t k = 0; k < m->n_changes; k++)
-                        free(m->changes[k].reason);
-                free(m->changes);
-                for (size_t k = 0; k < m->n_reminders; k++)
-                        free(m->reminders[k].text);
-                free(m->reminders);
-        }
+        for (size_t i = 0; i < c->n_meetings; i++)
+                meeting_clear(&c->meetings[i]);
+        for (size_t i = 0; i < c->n_pairings; i++)
+                meeting_clear(&c->pairings[i].template);
+        free(c->pairings);
         for (size_t i = 0; i < c->n_sections; i++) {
                 Section *s = &c->sections[i];
                 for (size_t k = 0; k < s->n_settings; k++)

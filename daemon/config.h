@@ -86,12 +86,26 @@ typedef struct Reminder {
         char *text;      /* as configured: "15m", "1d2h" */
 } Reminder;
 
+struct Pairing;
+
+/* A meeting generated from a [pairing:ID] for one pair of its departments
+ * in one epoch (README "Host rotation and pairings"): the pair meets in
+ * round `offset` of every cycle of `cycle` rounds, a round being one
+ * occurrence of the pairing's cadence, counted from the epoch's first. */
+typedef struct PairSlot {
+        const struct Pairing *pairing; /* NULL: an ordinary meeting */
+        unsigned epoch;                /* 1, 2, ...: the department list it was paired from */
+        int64_t from, until;           /* the epoch's rounds start in [from, until) */
+        unsigned offset, cycle;
+        bool explicit_rounds;          /* published as single events, not as one rule */
+} PairSlot;
+
 typedef struct Meeting {
         char *id, *title;
         Department **departments;
         size_t n_departments;
         CadenceKind cadence;
-        unsigned interval;     /* weeks, for CADENCE_WEEKLY */
+        unsigned interval;     /* weeks, for CADENCE_WEEKLY; months for a pair's CADENCE_MONTHLY */
         unsigned weekdays;     /* bit (1 << libical weekday) for CADENCE_WEEKLY */
         int month_ordinal;     /* 1..4 or -1 (last), 0 when month_day is used */
         int month_weekday;     /* libical weekday, with month_ordinal */
@@ -103,7 +117,9 @@ typedef struct Meeting {
         Date start, end;
         bool has_end;
         char *location, *description;
-        Department *host;
+        Department *host;      /* a fixed host */
+        Department **rotation; /* host = rotate: the order of the turns, else NULL */
+        size_t n_rotation;
         Attendees attendees;
         Reminder *reminders;
         size_t n_reminders;
@@ -112,9 +128,18 @@ typedef struct Meeting {
         Change *changes;       /* skip and move, in the order written */
         size_t n_changes;
         OnHoliday on_holiday;
+        PairSlot pair;         /* generated from a pairing */
         const Section *src;
         bool valid; /* no error in its section */
 } Meeting;
+
+/* A [pairing:ID]: its departments meet two by two, every pair once per
+ * cycle of rounds, by the circle method (rotation.h). */
+typedef struct Pairing {
+        Meeting template;     /* the section as one meeting of all its departments: its rule gives the rounds */
+        bool explicit_rounds; /* no single rule per pair can say the rounds (README): single events */
+        size_t first, n;      /* its generated meetings: config->meetings[first .. first + n) */
+} Pairing;
 
 typedef struct Config {
         char *path;
@@ -128,9 +153,12 @@ typedef struct Config {
         int64_t feed_horizon; /* seconds: how far ahead DST-edge occurrences are published apart */
         Department *departments;
         size_t n_departments;
-        StrMap department_ids;  /* id -> Department, for config_department() */
-        Meeting *meetings;
+        StrMap department_ids; /* id -> Department, for config_department() */
+        Meeting *meetings;     /* the [meeting:ID]s, then the pairs generated from the pairings */
         size_t n_meetings;
+        size_t n_own_meetings; /* the [meeting:ID]s */
+        Pairing *pairings;
+        size_t n_pairings;
         Section *sections;
         size_t n_sections, alloc_sections;
 } Config;
@@ -159,3 +187,7 @@ const Change *meeting_change(const Meeting *m, Date d);
 void config_use_simulated_state(Config *c);
 /* The line of key in the section, or the section's own line. */
 unsigned config_line(const Section *s, const char *key);
+/* Frees what a meeting owns (not the struct itself). */
+void meeting_clear(Meeting *m);
+/* "[meeting:sync]", "[pairing:lunches]": the section a meeting came from. */
+char *meeting_label(const Meeting *m);

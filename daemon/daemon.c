@@ -48,19 +48,36 @@ typedef struct Daemon {
         char *status;       /* the last STATUS= sent */
 } Daemon;
 
-/* Config + schedule, with every error logged. */
-static int load(const char *path, bool fetch, Config **config, Schedule **schedule)
+/* What the ledger remembers of hosts and pairings, for a load: the ledger
+ * is opened on the first (its place is in the config). */
+static int read_history(void *userdata, const Config *c, History *h)
+{
+        Daemon *d = userdata;
+        if (!d->ledger && ledger_open(c->state_dir, clock_is_virtual(), &d->ledger) < 0)
+                return -ENOLCK;
+        return ledger_history(d->ledger, h);
+}
+
+/* Config + schedule, with every error logged, and the pairings' new
+ * epochs recorded once the config is accepted. d is NULL for notify-test,
+ * which needs no ledger. */
+static int load(Daemon *d, const char *path, bool fetch, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
+        History history = {0};
         /* The holiday calendars come from their cache: a reload never
          * waits for the network (the daily refresh fetches). The first
          * start fetches a calendar that has none yet. */
-        ScheduleOptions o = {.now = clock_now(), .fetch = fetch, .simulated = clock_is_virtual()};
+        ScheduleOptions o = {.now = clock_now(), .fetch = fetch, .simulated = clock_is_virtual(),
+                             .history = d ? &history : NULL, .read_history = d ? read_history : NULL, .userdata = d};
         int r = schedule_load(path, &o, config, schedule, &diags);
         for (size_t i = 0; i < diags.n; i++)
                 log_msg(strstr(diags.lines[i], ": warning: ") ? LOG_WARNING : LOG_ERR, "%s", diags.lines[i]);
-        if (r < 0 && r != -EINVAL)
+        if (r < 0 && r != -EINVAL && r != -ENOLCK && r != -EIO)
                 log_error("cannot read %s: %s", path, strerror(-r));
+        if (r == 0 && d)
+                ledger_record_epochs(d->ledger, &history, clock_now());
+        history_clear(&history);
         diag_free(&diags);
         return r;
 }
@@ -378,7 +395,9 @@ static void reload(Daemon *d)
         Schedule *schedule = NULL;
         sd_notify(false, "RELOADING=1");
         log_info("reloading %s", d->config_path);
-        if (load(d->config_path, false, &config, &schedule) < 0) {
+        /* Who hosted what so far stays so, whatever the new config says. */
+        reminders_record_hosts(d->reminders);
+        if (load(d, d->config_path, false, &config, &schedule) < 0) {
                 char when[32];
                 tz_format_rfc3339(icaltimezone_get_utc_timezone(), clock_now(), when);
                 log_error("reload refused: %s has errors; keeping the running schedule", d->config_path);
@@ -420,8 +439,14 @@ static void rebuild(void *userdata)
         Daemon *d = userdata;
         Diags diags = {0};
         Schedule *schedule = NULL;
-        ScheduleOptions o = {.now = clock_now(), .simulated = clock_is_virtual()};
-        if (schedule_new(d->config, &o, &schedule, &diags) < 0) {
+        History history = {0};
+        ScheduleOptions o = {.now = clock_now(), .simulated = clock_is_virtual(), .history = &history};
+        reminders_record_hosts(d->reminders);
+        int r = ledger_history(d->ledger, &history);
+        if (r == 0)
+                r = schedule_new(d->config, &o, &schedule, &diags);
+        history_clear(&history);
+        if (r < 0) {
                 for (size_t i = 0; i < diags.n; i++)
                         log_error("%s", diags.lines[i]);
                 log_error("daily rebuild failed; keeping the schedule of %s", d->config_path);
@@ -529,9 +554,7 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
         mallopt(M_MMAP_THRESHOLD, 128 << 10);
         clock_setup(mode, clock_start_usec, clock_rate_);
         log_clock();
-        if (load(config_path, true, &d.config, &d.schedule) < 0)
-                return 1;
-        if (ledger_open(d.config->state_dir, clock_is_virtual(), &d.ledger) < 0)
+        if (load(&d, config_path, true, &d.config, &d.schedule) < 0)
                 goto fail;
         d.started = d.last_reload = clock_now();
         d.last_reload_ok = true;
@@ -615,7 +638,7 @@ int daemon_notify_test(const char *config_path, const char *department)
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(schedule_freep) Schedule *s = NULL;
         clock_setup(CLOCK_MODE_REAL, 0, 1.0);
-        if (load(config_path, false, &c, &s) < 0)
+        if (load(NULL, config_path, false, &c, &s) < 0)
                 return 1;
         const Department *d = test_department(c, department);
         if (!d)

@@ -93,6 +93,9 @@ static void add_timezones(Buf *b, const Schedule *s, const size_t *meetings, siz
         size_t n = 0;
         for (size_t j = 0; j < n_meetings; j++) {
                 const Meeting *m = &s->config->meetings[meetings[j]];
+                /* single events only (a pair's rounds) are all in UTC */
+                if (m->pair.explicit_rounds)
+                        continue;
                 int64_t first = s->first_starts[meetings[j]];
                 size_t k = 0;
                 while (k < n && zones[k] != m->zone)
@@ -147,9 +150,11 @@ char *feed_event_text(const Schedule *s, size_t i, const FeedMeta *meta)
         const Meeting *m = &s->config->meetings[i];
         FeedMeta fm = meta ? meta[i] : (FeedMeta){0, date_to_days(m->start) * 86400};
         Buf b = {0};
-        /* the meeting's VEVENT, then those of its occurrences at DST edges
-         * and its moved ones, which share its revision */
-        append_event(&b, s->events[i], fm);
+        /* the meeting's VEVENT (a pair published as single events has
+         * none), then those of its occurrences at DST edges and its moved
+         * ones, which share its revision */
+        if (s->events[i])
+                append_event(&b, s->events[i], fm);
         for (size_t k = 0; k < s->n_exceptions[i]; k++)
                 append_event(&b, s->exceptions[i][k], fm);
         return buf_steal(&b);

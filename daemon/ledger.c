@@ -21,7 +21,9 @@
 #include "log.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 /* An outcome waiting to be written. */
 typedef struct Outcome {
@@ -65,10 +67,22 @@ static const char reminders_table[] =
         "  told INTEGER,"
         "  PRIMARY KEY (meeting, start, kind, offset_s, department)) WITHOUT ROWID;";
 
+/* Since version 3 (README "Host rotation and pairings"): who hosted each
+ * held occurrence of a rotating meeting, once its first message was due;
+ * and each pairing's department lists (epochs), comma-separated, with the
+ * instant from which each applies. Version 2 gains them as they are: new
+ * tables. */
 static const char other_tables[] =
         "CREATE TABLE IF NOT EXISTS meetings("
         "  id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, sequence INTEGER NOT NULL, modified INTEGER NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);";
+        "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);"
+        "CREATE TABLE IF NOT EXISTS hosts("
+        "  meeting TEXT NOT NULL, start INTEGER NOT NULL, host TEXT NOT NULL, recorded INTEGER NOT NULL,"
+        "  PRIMARY KEY (meeting, start)) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS epochs("
+        "  pairing TEXT NOT NULL, n INTEGER NOT NULL CHECK (n >= 1), start INTEGER NOT NULL,"
+        "  departments TEXT NOT NULL, recorded INTEGER NOT NULL,"
+        "  PRIMARY KEY (pairing, n)) WITHOUT ROWID;";
 
 /* Versions 0 (tandem 0.1) and 1 had reminders only, and a status CHECK
  * SQLite cannot alter: copy the rows into the new table. A reminder
@@ -155,11 +169,10 @@ static int schema(Ledger *l)
                 return -EIO;
         int v = user_version(l);
         int r = 0;
-        if (v < SCHEMA_VERSION && table_exists(l, "reminders")) {
+        bool existed = table_exists(l, "reminders");
+        if (v < 2 && existed) {
                 _cleanup_free_ char *sql = xasprintf(migrate_v1, reminders_table);
                 r = exec(l, sql);
-                if (r == 0)
-                        log_info("ledger %s: upgraded to version %d", l->path, SCHEMA_VERSION);
         } else if (v > SCHEMA_VERSION) {
                 snprintf(l->error, sizeof l->error, "written by a newer tandem (version %d)", v);
                 r = -EIO;
@@ -169,7 +182,9 @@ static int schema(Ledger *l)
         if (r == 0)
                 r = exec(l, other_tables);
         if (r == 0)
-                r = exec(l, "PRAGMA user_version = 2; COMMIT");
+                r = exec(l, "PRAGMA user_version = " STRINGIFY(SCHEMA_VERSION) "; COMMIT");
+        if (r == 0 && v < SCHEMA_VERSION && existed)
+                log_info("ledger %s: upgraded from version %d to %d", l->path, v, SCHEMA_VERSION);
         if (r < 0)
                 sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
         return r;
@@ -456,6 +471,20 @@ const char *ledger_error(const Ledger *l)
 
 /* ---- meetings and the rest ---------------------------------------------- */
 
+/* Ends the transaction begun: COMMIT if r is 0, else (or if that fails)
+ * ROLLBACK with the reason in l->error. */
+static int commit(Ledger *l, int r)
+{
+        if (r == 0)
+                r = exec(l, "COMMIT");
+        if (r < 0) {
+                snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
+                if (!sqlite3_get_autocommit(l->db))
+                        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        return r;
+}
+
 static int meeting_revision(Ledger *l, const char *id, const char *fingerprint, int64_t now, FeedMeta *ret)
 {
         sqlite3_stmt *st = l->revision;
@@ -490,15 +519,9 @@ int ledger_meetings(Ledger *l, const char *const *ids, const char *const *finger
         for (size_t i = 0; i < n; i++)
                 if (r < 0 || meeting_revision(l, ids[i], fingerprints[i], now, &ret[i]) < 0)
                         r = -EIO;
-        if (r == 0)
-                r = exec(l, "COMMIT");
-        if (r < 0) {
-                snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
-                if (!sqlite3_get_autocommit(l->db))
-                        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+        if ((r = commit(l, r)) < 0)
                 log_error("ledger %s: cannot record meeting revisions: %s; SEQUENCE may not rise this time", l->path,
                           l->error);
-        }
         return r;
 }
 
@@ -579,4 +602,98 @@ void ledger_told_free(Told *t, size_t n)
         for (size_t i = 0; i < n; i++)
                 free(t[i].meeting), free(t[i].department);
         free(t);
+}
+
+/* ---- hosts and pairing epochs (history.h) -------------------------------- */
+
+int ledger_history(Ledger *l, History *h)
+{
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(l->db, "SELECT meeting, start, host FROM hosts ORDER BY meeting, start", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                history_add_host(h, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                                 (const char *)sqlite3_column_text(st, 2));
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+                goto fail;
+        rc = sqlite3_prepare_v2(l->db, "SELECT pairing, n, start, departments FROM epochs ORDER BY pairing, n", -1, &st,
+                                NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                char **ids;
+                size_t n = str_split_commas((const char *)sqlite3_column_text(st, 3), &ids);
+                history_add_epoch(h, (const char *)sqlite3_column_text(st, 0), (unsigned)sqlite3_column_int(st, 1),
+                                  sqlite3_column_int64(st, 2), ids, n);
+                strv_free(ids, n);
+        }
+        sqlite3_finalize(st);
+        if (rc == SQLITE_DONE)
+                return 0;
+fail:
+        snprintf(l->error, sizeof l->error, "%s", sqlite3_errmsg(l->db));
+        log_error("ledger %s: cannot read the hosts and pairings it remembers: %s", l->path, l->error);
+        history_clear(h);
+        return -EIO;
+}
+
+/* Runs sql once per item in one transaction. */
+static int write_all(Ledger *l, const char *sql, const History *h, bool epochs, int64_t now)
+{
+        sqlite3_stmt *st = NULL;
+        int r = exec(l, "BEGIN IMMEDIATE");
+        if (r == 0 && sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+                r = -EIO;
+        for (size_t i = 0; r == 0 && i < (epochs ? h->n_epochs : h->n_hosts); i++) {
+                sqlite3_reset(st);
+                if (epochs) {
+                        const Epoch *e = &h->epochs[i];
+                        if (!e->fresh)
+                                continue;
+                        Buf ids = {0};
+                        for (size_t k = 0; k < e->n_departments; k++)
+                                buf_printf(&ids, "%s%s", k ? "," : "", e->departments[k]);
+                        sqlite3_bind_text(st, 1, e->pairing, -1, SQLITE_TRANSIENT);
+                        sqlite3_bind_int(st, 2, (int)e->n);
+                        sqlite3_bind_int64(st, 3, e->from);
+                        sqlite3_bind_text(st, 4, ids.s ? ids.s : "", -1, SQLITE_TRANSIENT);
+                        buf_free(&ids);
+                } else {
+                        sqlite3_bind_text(st, 1, h->hosts[i].meeting, -1, SQLITE_STATIC);
+                        sqlite3_bind_int64(st, 2, h->hosts[i].start);
+                        sqlite3_bind_text(st, 3, h->hosts[i].host, -1, SQLITE_STATIC);
+                }
+                sqlite3_bind_int64(st, epochs ? 5 : 4, now);
+                if (sqlite3_step(st) != SQLITE_DONE)
+                        r = -EIO;
+        }
+        sqlite3_finalize(st);
+        return commit(l, r);
+}
+
+int ledger_record_hosts(Ledger *l, const History *h, int64_t now)
+{
+        if (h->n_hosts == 0)
+                return 0;
+        /* The first record of an occurrence's host stands: history does
+         * not change. */
+        return write_all(l, "INSERT INTO hosts(meeting, start, host, recorded) VALUES (?1, ?2, ?3, ?4)"
+                            " ON CONFLICT DO NOTHING", h, false, now);
+}
+
+int ledger_record_epochs(Ledger *l, const History *h, int64_t now)
+{
+        bool any = false;
+        for (size_t i = 0; i < h->n_epochs; i++)
+                any |= h->epochs[i].fresh;
+        if (!any)
+                return 0;
+        int r = write_all(l, "INSERT INTO epochs(pairing, n, start, departments, recorded) VALUES (?1, ?2, ?3, ?4, ?5)"
+                             " ON CONFLICT DO UPDATE SET start = ?3, departments = ?4, recorded = ?5", h, true, now);
+        if (r < 0)
+                log_error("ledger %s: cannot record the pairings' department lists: %s; the next reload decides again",
+                          l->path, l->error);
+        return r;
 }

@@ -1,7 +1,8 @@
 /* ledger.h — the delivery ledger in SQLite under state_dir: the outcome of
  * every message (reminders, and notices of cancelled and moved meetings),
- * and each meeting's definition history (for SEQUENCE and LAST-MODIFIED). It is the daemon's only mutable state (README "Delivery
- * guarantees").
+ * each meeting's definition history (for SEQUENCE and LAST-MODIFIED), who
+ * hosted what and the pairings' epochs (history.h). It is the daemon's
+ * only mutable state (README "Delivery guarantees").
  *
  * Fail closed: an attempt is committed before its request may leave
  * (ledger_attempts: it survives a crash of tandem; outcomes are also
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "feed.h"
+#include "history.h"
 
 typedef struct Ledger Ledger;
 
@@ -107,3 +109,13 @@ typedef struct Told {
  * is after `after`. -EIO when the ledger cannot be read. */
 int ledger_told(Ledger *l, int64_t after, Told **ret, size_t *n);
 void ledger_told_free(Told *t, size_t n);
+
+/* What the ledger remembers of hosts and pairings (history.h), added to h.
+ * -EIO (logged) when it cannot be read: then nothing may be decided that
+ * would change the past. */
+int ledger_history(Ledger *l, History *h);
+/* Records h's hosts; an occurrence's first record stands. -EIO when it
+ * cannot be written (ledger_error() says why): the caller tries again. */
+int ledger_record_hosts(Ledger *l, const History *h, int64_t now);
+/* Records h's fresh epochs (a fresh epoch n replaces a recorded n). */
+int ledger_record_epochs(Ledger *l, const History *h, int64_t now);

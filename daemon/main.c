@@ -9,7 +9,9 @@
 #include "daemon.h"
 #include "feed.h"
 #include "fileio.h"
+#include "pairing.h"
 #include "preview.h"
+#include "rotation.h"
 #include "schedule.h"
 #include "suggest.h"
 #include "util.h"
@@ -21,7 +23,7 @@ typedef struct Options {
         const char *config, *department, *output, *from, *clock, *argument;
         unsigned days;
         double clock_rate;
-        bool json;
+        bool json, quiet;
         bool clock_step;
         bool seen_days, seen_from, seen_json, seen_output, seen_department, seen_clock;
 } Options;
@@ -33,7 +35,7 @@ static const char usage_text[] =
         "feeds and posts reminders to each department's team chat.\n"
         "\n"
         "Commands:\n"
-        "  check                       validate the config and summarize it\n"
+        "  check [--quiet]             validate the config and summarize it\n"
         "  export [--department ID] [-o PATH]\n"
         "                              write the iCalendar feed (all meetings, or one\n"
         "                              department's) to standard output or PATH\n"
@@ -53,6 +55,7 @@ static const char usage_text[] =
         "                              or an RFC 3339 instant; default now\n"
         "      --days N                preview: the window's length in days (default 14)\n"
         "      --json                  preview: JSON instead of a table\n"
+        "  -q, --quiet                 check: print errors and warnings only, no summary\n"
         "      --clock INSTANT         run, FOR TESTING: start the daemon's clock at an\n"
         "                              RFC 3339 instant instead of now\n"
         "      --clock-rate N          run, FOR TESTING: the clock runs N times faster\n"
@@ -150,6 +153,9 @@ static void print_changes(const Schedule *s, size_t i, int64_t now)
 {
         const Meeting *m = &s->config->meetings[i];
         size_t shown = 0, ahead = 0;
+        /* a pair's changes name the pair */
+        _cleanup_free_ char *who = m->pair.pairing ? xasprintf("%s + %s", m->departments[0]->id, m->departments[1]->id)
+                                                   : xstrdup("");
         for (size_t k = 0; k < s->n_plan[i]; k++) {
                 const Exception *e = &s->plan[i][k];
                 if (e->rid < now && (e->cancelled || e->start < now))
@@ -157,7 +163,7 @@ static void print_changes(const Schedule *s, size_t i, int64_t now)
                 if (ahead++ >= 5)
                         continue;
                 Wall a = tz_instant_to_wall(m->zone, e->rid);
-                printf("  %-16s %s %04d-%02d-%02d", "", e->cancelled ? "skipped" : "moved  ", a.date.year, a.date.month,
+                printf("  %-16s %s %04d-%02d-%02d", who, e->cancelled ? "skipped" : "moved  ", a.date.year, a.date.month,
                        a.date.day);
                 if (!e->cancelled) {
                         Wall b = tz_instant_to_wall(m->zone, e->start);
@@ -169,7 +175,43 @@ static void print_changes(const Schedule *s, size_t i, int64_t now)
                 shown++;
         }
         if (ahead > shown)
-                printf("  %-16s ... and %zu more changes ahead (tandem preview lists them)\n", "", ahead - shown);
+                printf("  %-16s ... and %zu more changes ahead (tandem preview lists them)\n", who, ahead - shown);
+}
+
+/* A pairing's cycle and its next round's pairs (README "Host rotation and
+ * pairings"): "6 departments, 5 rounds, every pair once per 10 weeks". */
+static void print_pairing(const Schedule *s, const Pairing *p, int64_t now)
+{
+        const Meeting *t = &p->template;
+        char cad[256];
+        _cleanup_free_ char *cycle = pairing_cycle_text(p, t->n_departments);
+        unsigned rounds = rotation_cycle(t->n_departments);
+        printf("  %-16s %s\n", t->id, t->title);
+        printf("  %-16s %zu departments, %u round%s, %s; %s at %02d:%02d %s\n", "", t->n_departments, rounds,
+               rounds == 1 ? "" : "s", cycle, cadence_text(t, cad, sizeof cad), t->hour, t->minute, tz_name(t->zone));
+        _cleanup_free_ int64_t *next = NULL;
+        if (schedule_rule_starts(s->config, t, now, INT64_MAX, 1, &next) == 0)
+                return;
+        Wall w = tz_instant_to_wall(t->zone, next[0]);
+        printf("  %-16s next round %04d-%02d-%02d %02d:%02d %s:", "", w.date.year, w.date.month, w.date.day, w.hour,
+               w.minute, tz_abbrev(t->zone, next[0]));
+        _cleanup_free_ bool *seen = xcalloc(t->n_departments + 1, sizeof(bool));
+        for (size_t k = 0, shown = 0; k < p->n; k++) {
+                const Meeting *m = &s->config->meetings[p->first + k];
+                Occurrence occ;
+                if (!schedule_occurrence(s, m, next[0], &occ))
+                        continue;
+                printf("%s %s + %s%s", shown++ ? "," : "", m->departments[0]->id, m->departments[1]->id,
+                       occ.status == OCCURRENCE_CANCELLED ? " (skipped)" : occ.status == OCCURRENCE_MOVED ? " (moved)" : "");
+                for (size_t d = 0; d < t->n_departments; d++)
+                        seen[d] |= meeting_has_department(m, t->departments[d]);
+        }
+        for (size_t d = 0, first = 1; d < t->n_departments; d++)
+                if (!seen[d]) {
+                        printf("%s %s", first ? "; sitting out:" : ",", t->departments[d]->id);
+                        first = 0;
+                }
+        printf("\n");
 }
 
 static int cmd_check(const Options *o)
@@ -178,21 +220,30 @@ static int cmd_check(const Options *o)
         _cleanup_(schedule_freep) Schedule *s = NULL;
         if (load(o, &c, &s) < 0)
                 return EXIT_WORK;
+        /* For ExecReload= (the summary names the feed token; the journal
+         * is no place for it) and scripts: the exit status is the answer. */
+        if (o->quiet)
+                return 0;
 
         int64_t now = time(NULL);
-        printf("%s: OK: %zu department%s, %zu meeting%s\n\n", c->path, c->n_departments,
-               c->n_departments == 1 ? "" : "s", c->n_meetings, c->n_meetings == 1 ? "" : "s");
+        printf("%s: OK: %zu department%s, %zu meeting%s", c->path, c->n_departments, c->n_departments == 1 ? "" : "s",
+               c->n_own_meetings, c->n_own_meetings == 1 ? "" : "s");
+        if (c->n_pairings)
+                printf(", %zu pairing%s (%zu pairs)", c->n_pairings, c->n_pairings == 1 ? "" : "s",
+                       c->n_meetings - c->n_own_meetings);
+        printf("\n\n");
         printf("Departments:\n");
         for (size_t i = 0; i < c->n_departments; i++) {
                 const Department *d = &c->departments[i];
                 printf("  %-16s %-24s %-22s %s\n", d->id, d->name, tz_name(d->zone), config_chat_names[d->chat]);
         }
         printf("\nMeetings:\n");
-        for (size_t i = 0; i < c->n_meetings; i++) {
+        for (size_t i = 0; i < c->n_own_meetings; i++) {
                 const Meeting *m = &c->meetings[i];
                 char cad[256], when[64] = "no further occurrence";
                 Occurrence next;
-                if (schedule_next(s, m, now, &next)) {
+                bool has_next = schedule_next(s, m, now, &next);
+                if (has_next) {
                         Wall w = tz_instant_to_wall(m->zone, next.start);
                         snprintf(when, sizeof when, "next %04d-%02d-%02d %02d:%02d %s", w.date.year, w.date.month,
                                  w.date.day, w.hour, w.minute, tz_abbrev(m->zone, next.start));
@@ -200,7 +251,20 @@ static int cmd_check(const Options *o)
                 printf("  %-16s %s\n", m->id, m->title);
                 printf("  %-16s %s at %02d:%02d %s; %s\n", "", cadence_text(m, cad, sizeof cad), m->hour, m->minute,
                        tz_name(m->zone), when);
+                for (size_t k = 0; k < m->n_rotation; k++)
+                        printf("%s%s", k ? ", " : "                   hosts take turns: ", m->rotation[k]->id);
+                if (m->rotation && has_next && next.host)
+                        printf("; next: %s", next.host->id);
+                if (m->rotation)
+                        printf("\n");
                 print_changes(s, i, now);
+        }
+        if (c->n_pairings)
+                printf("\nPairings:\n");
+        for (size_t i = 0; i < c->n_pairings; i++) {
+                print_pairing(s, &c->pairings[i], now);
+                for (size_t k = 0; k < c->pairings[i].n; k++)
+                        print_changes(s, c->pairings[i].first + k, now);
         }
         if (calendars_any(s->calendars)) {
                 Wall today = tz_instant_to_wall(c->zone, now);
@@ -336,6 +400,8 @@ static const struct {
 static int check_option_use(const char *cmd, const Options *o)
 {
         bool preview = streq(cmd, "preview"), export = streq(cmd, "export");
+        if (o->quiet && !streq(cmd, "check"))
+                return usage_error("--quiet is an option of check");
         if (o->seen_json && !preview)
                 return usage_error("--json is an option of preview");
         if ((o->seen_from || o->seen_days) && !preview)
@@ -359,13 +425,14 @@ int main(int argc, char **argv)
                 {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
                 {"clock", required_argument, NULL, OPT_CLOCK}, {"clock-rate", required_argument, NULL, OPT_CLOCK_RATE},
                 {"clock-step", no_argument, NULL, OPT_CLOCK_STEP},
+                {"quiet", no_argument, NULL, 'q'},
                 {NULL, 0, NULL, 0},
         };
         Options o = {.config = "/etc/tandem/tandem.ini", .days = 14, .clock_rate = 1.0};
         int opt;
 
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, ":c:d:o:hV", longopts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, ":c:d:o:qhV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case 'c': o.config = optarg; break;
                 case 'd': o.department = optarg, o.seen_department = true; break;
@@ -377,6 +444,7 @@ int main(int argc, char **argv)
                         o.seen_days = true;
                         break;
                 case OPT_JSON: o.json = o.seen_json = true; break;
+                case 'q': o.quiet = true; break;
                 case OPT_CLOCK: o.clock = optarg, o.seen_clock = true; break;
                 case OPT_CLOCK_RATE: {
                         char *end;

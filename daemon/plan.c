@@ -13,10 +13,12 @@ static Date local_date(icaltimezone *z, int64_t t)
 }
 
 /* Weekly cadences stay within the week (Monday to Sunday) of the
- * occurrence when a holiday moves them (README "Holidays and changes"). */
+ * occurrence when a holiday moves them (README "Holidays and changes").
+ * A rule is written in any case (RFC 5545 section 3.1: names are
+ * case-insensitive): "rrule:freq=weekly" is weekly too. */
 static bool weekly(const Meeting *m)
 {
-        return m->cadence == CADENCE_WEEKLY || (m->cadence == CADENCE_RRULE && strstr(m->rrule, "FREQ=WEEKLY"));
+        return m->cadence == CADENCE_WEEKLY || (m->cadence == CADENCE_RRULE && strcasestr(m->rrule, "FREQ=WEEKLY"));
 }
 
 static int64_t week_of(Date d)

@@ -57,6 +57,11 @@ void preview_table(FILE *out, const Schedule *s, const Occurrence *occ, size_t n
                 }
                 if (occ[i].status == OCCURRENCE_CANCELLED)
                         continue;
+                if (m->pair.pairing)
+                        fprintf(out, "      pairing %s, round %u of %u%s\n", m->pair.pairing->template.id,
+                                m->pair.offset + 1, m->pair.cycle, m->pair.epoch > 1 ? " (since the departments changed)" : "");
+                if (occ[i].host)
+                        fprintf(out, "      host: %s (%s)\n", occ[i].host->name, occ[i].host->manager_name);
                 for (size_t k = 0; k < m->n_departments; k++) {
                         const Department *d = m->departments[k];
                         char span[96];
@@ -105,6 +110,12 @@ static json_t *occurrence_json(const Occurrence *o)
         json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o}", "meeting", m->id, "title", m->title, "start",
                               rfc3339(utc, o->start), "end", rfc3339(utc, o->end), "departments", depts, "status",
                               schedule_status_names[o->status], "local", local, "reminders", reminders);
+        if (o->host)
+                json_object_set_new(j, "host", json_string(o->host->id));
+        if (m->pair.pairing) {
+                json_object_set_new(j, "pairing", json_string(m->pair.pairing->template.id));
+                json_object_set_new(j, "round", json_integer(m->pair.offset + 1));
+        }
         if (o->status != OCCURRENCE_HELD) {
                 json_object_set_new(j, "original_start", rfc3339(utc, o->rid));
                 json_object_set_new(j, "reason", o->reason ? json_string(o->reason) : json_null());

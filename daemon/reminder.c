@@ -52,6 +52,8 @@ struct Reminders {
         MetricsDepartment *depts; /* id and last_error owned here */
         size_t n_depts, alloc_depts;
         bool blocked;
+        int64_t hosts_until;      /* the hosts due up to here are recorded */
+        bool hosts_failing;       /* recording them failed: said once */
         void (*changed)(void *);
         void *changed_userdata;
 };
@@ -377,7 +379,28 @@ static int fire(Reminders *r, const Entry *e, int64_t now)
         return 0;
 }
 
-/* Everything due by now, then one write of the outcomes. */
+void reminders_record_hosts(Reminders *r)
+{
+        int64_t now = clock_now();
+        History due = {0};
+        if (!r->schedule || now <= r->hosts_until)
+                return;
+        schedule_turns_due(r->schedule, r->hosts_until, now, &due);
+        if (ledger_record_hosts(r->ledger, &due, now) == 0) {
+                if (r->hosts_failing)
+                        log_info("ledger: who hosts is recorded again");
+                r->hosts_until = now;
+                r->hosts_failing = false;
+        } else if (!r->hosts_failing) {
+                log_warning("ledger: cannot record who hosts: %s; trying again at every pass",
+                            ledger_error(r->ledger) ? ledger_error(r->ledger) : "write failed");
+                r->hosts_failing = true;
+        }
+        history_clear(&due);
+}
+
+/* Everything due by now, then one write of the outcomes, and who hosts
+ * the occurrences announced by now (README "Host rotation and pairings"). */
 static void on_timer(void *userdata)
 {
         Reminders *r = userdata;
@@ -393,6 +416,7 @@ static void on_timer(void *userdata)
                         schedule_entry(r, e.occ.meeting, e.reminder, e.dept, e.occ.start);
         }
         ledger_flush(r->ledger, now);
+        reminders_record_hosts(r);
         arm(r);
 }
 
@@ -454,6 +478,40 @@ static ssize_t dept_index(const Meeting *m, const char *id)
         return -1;
 }
 
+/* Is id the pair meeting m's, or its sibling's of another epoch
+ * ("<pairing>.<a>.<b>" or "<pairing>.<a>.<b>.<n>")? */
+static bool pair_named(const Meeting *m, const char *id)
+{
+        if (!m->pair.pairing)
+                return false;
+        _cleanup_free_ char *base = xasprintf("%s.%s.%s", m->pair.pairing->template.id, m->departments[0]->id,
+                                              m->departments[1]->id);
+        size_t n = strlen(base);
+        return strncmp(id, base, n) == 0 && (!id[n] || (id[n] == '.' && id[n + 1] && strspn(id + n + 1, "0123456789") ==
+                                                                                          strlen(id + n + 1)));
+}
+
+/* The meeting of the new plan that id names: itself, or, for a pair whose
+ * epoch has no round any more, the same two departments' pair now. */
+static const Meeting *meeting_named(const Schedule *s, const char *id)
+{
+        for (size_t i = 0; i < s->config->n_meetings; i++)
+                if (streq(s->config->meetings[i].id, id))
+                        return &s->config->meetings[i];
+        for (size_t i = 0; i < s->config->n_meetings; i++)
+                if (pair_named(&s->config->meetings[i], id))
+                        return &s->config->meetings[i];
+        return NULL;
+}
+
+/* The same meeting for the people told of it: m itself, or, after its
+ * pairing's departments changed, the pair of the same two departments in
+ * the new epoch (README "Host rotation and pairings"). */
+static bool same_meeting(const Meeting *a, const Meeting *b)
+{
+        return a == b || (b->pair.pairing && pair_named(a, b->id));
+}
+
 /* The rule changed under an occurrence people were told of: the nearest
  * occurrence of the new rule within MATCH_WINDOW that nobody was told of,
  * "the same meeting, moved". */
@@ -465,11 +523,11 @@ static bool match_moved(Reminders *r, const Meeting *m, const Told *told, const 
                                         &occ);
         bool found = false;
         for (size_t i = 0; i < n; i++) {
-                if (occ[i].meeting != m)
+                if (!same_meeting(occ[i].meeting, m))
                         continue;
                 /* An occurrence people were told of is another meeting's
                  * news, unless it is what the move announced. */
-                const Told *other = told_find(all, n_all, m->id, occ[i].rid, told->department);
+                const Told *other = told_find(all, n_all, occ[i].meeting->id, occ[i].rid, told->department);
                 if (other && other->told != told->told)
                         continue;
                 int64_t dist = llabs(occ[i].start - told->told);
@@ -503,10 +561,7 @@ static void cover(Reminders *r, const Meeting *m, const Told *told, const Occurr
 static void diff_one(Reminders *r, const Told *t, const Told *all, size_t n_all, int64_t now)
 {
         const Schedule *s = r->schedule;
-        const Meeting *m = NULL;
-        for (size_t i = 0; i < s->config->n_meetings && !m; i++)
-                if (streq(s->config->meetings[i].id, t->meeting))
-                        m = &s->config->meetings[i];
+        const Meeting *m = meeting_named(s, t->meeting);
         ssize_t di = m ? dept_index(m, t->department) : -1;
         if (di < 0 || t->told == 0)
                 return; /* a meeting or department gone; or told it is cancelled */
@@ -529,7 +584,7 @@ static void diff_one(Reminders *r, const Told *t, const Told *all, size_t n_all,
                 }
                 return;
         }
-        Occurrence gone = {m, t->told, t->told + m->duration, t->start, OCCURRENCE_CANCELLED, NULL};
+        Occurrence gone = {m, t->told, t->told + m->duration, t->start, OCCURRENCE_CANCELLED, NULL, NULL};
         push_notice(r, now, MESSAGE_CANCELLED, &gone, t->told, t->start, (size_t)di);
 }
 
@@ -572,6 +627,7 @@ void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool s
         int64_t now = clock_now(), alive;
         r->schedule = s;
         r->n = 0;
+        r->hosts_until = INT64_MIN; /* from the start: recording is idempotent */
         if (startup && ledger_get_alive(r->ledger, &alive) == 0 && alive < now)
                 record_missed(r, s, alive, now);
         for (size_t i = 0; i < s->config->n_meetings; i++) {

@@ -38,6 +38,11 @@ void reminders_set_listener(Reminders *r, void (*changed)(void *userdata), void 
  * while the daemon was down are recorded as missed. */
 void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool startup);
 void reminders_stats(const Reminders *r, ReminderStats *ret);
+/* Records in the ledger who hosts each held occurrence of a rotating
+ * meeting whose first message is due by now, by the schedule loaded (the
+ * first record stands): before a reload or rebuild decides hosts anew, and
+ * after every pass. A write that fails is tried again at the next. */
+void reminders_record_hosts(Reminders *r);
 /* Outcomes by department since start (ids stay valid until the next call
  * or reminders_free). */
 const MetricsDepartment *reminders_departments(const Reminders *r, size_t *n);

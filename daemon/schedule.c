@@ -4,6 +4,8 @@
 
 #include <errno.h>
 
+#include "pairing.h"
+#include "rotation.h"
 #include "util.h"
 
 const char *const schedule_status_names[] = {
@@ -76,13 +78,15 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
                                  : icaldurationtype_as_int(icalcomponent_get_duration(vevent));
 
         if (!rrule) {
-                /* one occurrence: at a DST edge, in UTC; or moved, an
-                 * override naming the occurrence it replaces */
+                /* one occurrence: at a DST edge, in UTC; or an override
+                 * naming the occurrence it replaces, moved or with another
+                 * host */
                 icalproperty *rid = icalcomponent_get_first_property(vevent, ICAL_RECURRENCEID_PROPERTY);
                 if (start0 >= from && start0 < to && max > 0) {
+                        int64_t r = rid ? prop_instant(rid) : start0;
                         GROW(*ret, *n, *alloc);
-                        (*ret)[(*n)++] = (Occurrence){m, start0, start0 + duration, rid ? prop_instant(rid) : start0,
-                                                      rid ? OCCURRENCE_MOVED : OCCURRENCE_HELD, NULL};
+                        (*ret)[(*n)++] = (Occurrence){m, start0, start0 + duration, r,
+                                                      r != start0 ? OCCURRENCE_MOVED : OCCURRENCE_HELD, NULL, NULL};
                 }
                 return;
         }
@@ -107,7 +111,7 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
                 if (start < from || is_exdate(vevent, start))
                         continue;
                 GROW(*ret, *n, *alloc);
-                (*ret)[(*n)++] = (Occurrence){m, start, start + duration, start, OCCURRENCE_HELD, NULL};
+                (*ret)[(*n)++] = (Occurrence){m, start, start + duration, start, OCCURRENCE_HELD, NULL, NULL};
                 if (++found == max)
                         break;
         }
@@ -128,29 +132,39 @@ typedef struct Events {
         icalcomponent *event, **exceptions;
         size_t n;
         icalcomponent *parsed; /* read back: freed by events_done() */
+        icalcomponent **all;   /* the VEVENTs read back */
 } Events;
 
 static void events_get(const Schedule *s, size_t i, Events *e)
 {
         const char *text = schedule_text(s, i);
         if (!text) {
-                *e = (Events){s->events[i], s->exceptions[i], s->n_exceptions[i], NULL};
+                *e = (Events){s->events[i], s->exceptions[i], s->n_exceptions[i], NULL, NULL};
                 return;
         }
-        /* libical reads several components as children of an XROOT */
+        /* libical reads one component as itself, several as the children
+         * of an XROOT */
         icalcomponent *root = icalparser_parse_string(text);
-        *e = (Events){root, NULL, 0, root};
-        if (!root || icalcomponent_isa(root) != ICAL_XROOT_COMPONENT)
+        *e = (Events){NULL, NULL, 0, root, NULL};
+        if (!root)
                 return;
-        size_t n = (size_t)icalcomponent_count_components(root, ICAL_VEVENT_COMPONENT);
-        e->exceptions = xcalloc(n + 1, sizeof(icalcomponent *));
-        e->event = NULL;
-        for (icalcomponent *c = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT); c;
+        bool one = icalcomponent_isa(root) == ICAL_VEVENT_COMPONENT;
+        size_t n = one ? 1 : (size_t)icalcomponent_count_components(root, ICAL_VEVENT_COMPONENT);
+        icalcomponent **all = xcalloc(n + 1, sizeof(icalcomponent *));
+        if (one)
+                all[0] = root;
+        for (icalcomponent *c = icalcomponent_get_first_component(root, ICAL_VEVENT_COMPONENT); !one && c;
              c = icalcomponent_get_next_component(root, ICAL_VEVENT_COMPONENT))
-                if (!e->event)
-                        e->event = c;
-                else
-                        e->exceptions[e->n++] = c;
+                all[e->n++] = c;
+        e->n = n;
+        e->exceptions = all;
+        /* the rule's VEVENT comes first; a pair of single events has none */
+        if (n > 0 && !s->config->meetings[i].pair.explicit_rounds) {
+                e->event = all[0];
+                e->exceptions = all + 1;
+                e->n = n - 1;
+        }
+        e->all = all;
 }
 
 static void events_done(Events *e)
@@ -158,7 +172,7 @@ static void events_done(Events *e)
         if (!e->parsed)
                 return;
         icalcomponent_free(e->parsed);
-        free(e->exceptions);
+        free(e->all);
 }
 
 /* The occurrence an override of the meeting replaces: its RECURRENCE-ID. */
@@ -172,20 +186,53 @@ static bool overridden(const Events *e, int64_t rid)
         return false;
 }
 
+const Department *schedule_host(const Schedule *s, size_t i, int64_t rid)
+{
+        const Turns *t = &s->turns[i];
+        size_t lo = 0, hi = t->n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (t->v[mid].rid == rid)
+                        return t->v[mid].host;
+                if (t->v[mid].rid < rid)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return t->series ? t->series : s->config->meetings[i].host;
+}
+
+/* An occurrence published as a single event (no rule, no RECURRENCE-ID: a
+ * pair's round, or a moved one before DTSTART): the plan says whether it
+ * was moved, and from where. (No move lands on another occurrence.) */
+static void explicit_moved(const Schedule *s, size_t i, Occurrence *o)
+{
+        for (size_t k = 0; o->status == OCCURRENCE_HELD && k < s->n_plan[i]; k++) {
+                const Exception *e = &s->plan[i][k];
+                if (!e->cancelled && e->start == o->start) {
+                        o->rid = e->rid;
+                        o->status = OCCURRENCE_MOVED;
+                }
+        }
+}
+
 /* A meeting's occurrences, as published: its rule's, less those an
- * override replaces, plus the overrides (moved) and those at DST edges;
- * with cancelled, also its skipped ones (EXDATEs the plan cancelled). With
- * max, the first max of them in time order. */
+ * override replaces, plus the overrides (moved, or another host) and those
+ * at DST edges (or, for a pair of single events, those); with cancelled,
+ * also its skipped ones (EXDATEs the plan cancelled). With max, the first
+ * max of them in time order. */
 static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to, size_t max, bool cancelled,
                            Occurrence **ret, size_t *n, size_t *alloc)
 {
         const Meeting *m = &s->config->meetings[i];
         Events ev;
         events_get(s, i, &ev);
-        if (!ev.event)
+        if (!ev.event && !m->pair.explicit_rounds)
                 return; /* a text that does not read back: cannot happen with libical's own */
         size_t first = *n, extra = ev.n;
-        schedule_expand(ev.event, m, from, to, max > SIZE_MAX - extra ? SIZE_MAX : max + extra, ret, n, alloc);
+        if (ev.event)
+                schedule_expand(ev.event, m, from, to, max > SIZE_MAX - extra ? SIZE_MAX : max + extra, ret, n,
+                                alloc);
         size_t kept = first;
         for (size_t k = first; k < *n; k++)
                 if (!extra || !overridden(&ev, (*ret)[k].rid))
@@ -194,12 +241,17 @@ static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to
         for (size_t k = 0; k < extra; k++)
                 schedule_expand(ev.exceptions[k], m, from, to, max, ret, n, alloc);
         events_done(&ev);
+        for (size_t k = kept; k < *n; k++)
+                explicit_moved(s, i, &(*ret)[k]);
+        for (size_t k = first; k < *n; k++)
+                (*ret)[k].host = schedule_host(s, i, (*ret)[k].rid);
         for (size_t k = 0; k < s->n_plan[i]; k++) {
                 const Exception *e = &s->plan[i][k];
                 if (!e->cancelled || !cancelled || e->rid < from || e->rid >= to)
                         continue;
                 GROW(*ret, *n, *alloc);
-                (*ret)[(*n)++] = (Occurrence){m, e->rid, e->rid + m->duration, e->rid, OCCURRENCE_CANCELLED, e->reason};
+                (*ret)[(*n)++] = (Occurrence){m, e->rid, e->rid + m->duration, e->rid, OCCURRENCE_CANCELLED, e->reason,
+                                              NULL};
         }
         for (size_t k = first; k < *n; k++)
                 if ((*ret)[k].status == OCCURRENCE_MOVED) {
@@ -290,7 +342,7 @@ const char *schedule_text(const Schedule *s, size_t i)
 
 void schedule_fingerprint(const Schedule *s, size_t i, char out[static 17])
 {
-        _cleanup_free_ char *text = icalcomponent_as_ical_string_r(s->events[i]);
+        _cleanup_free_ char *text = s->events[i] ? icalcomponent_as_ical_string_r(s->events[i]) : xstrdup("");
         uint64_t h = fnv1a64(text, strlen(text));
         for (size_t k = 0; k < s->n_exceptions[i]; k++) {
                 _cleanup_free_ char *more = icalcomponent_as_ical_string_r(s->exceptions[i][k]);
@@ -317,7 +369,8 @@ bool schedule_occurrence(const Schedule *s, const Meeting *m, int64_t rid, Occur
         const Exception *e = plan_exception(s->plan[i], s->n_plan[i], rid);
         if (e) {
                 *ret = (Occurrence){m, e->cancelled ? rid : e->start, (e->cancelled ? rid : e->start) + m->duration, rid,
-                                    e->cancelled ? OCCURRENCE_CANCELLED : OCCURRENCE_MOVED, e->reason};
+                                    e->cancelled ? OCCURRENCE_CANCELLED : OCCURRENCE_MOVED, e->reason,
+                                    e->cancelled ? NULL : schedule_host(s, i, rid)};
                 return true;
         }
         Occurrence *v = NULL;
@@ -391,18 +444,24 @@ typedef struct Build {
         ShiftCache *shifts;
         int64_t now, horizon; /* DST-edge occurrences and holidays are published up to horizon */
         Calendars *calendars;
+        const History *history;
+        bool quiet;                 /* a pair: its pairing's own build says what there is to warn about */
         icalcomponent **exceptions; /* built: the meeting's occurrences at DST edges, its overrides */
         size_t n_exceptions, alloc_exceptions;
         Exception *plan;            /* built: its skipped and moved occurrences */
         size_t n_plan;
+        Turns turns;                /* built: its hosts, when it rotates */
 } Build;
 
 /* "FILE:LINE: [meeting:ID] key: message", an error or a warning. */
 _printf_(4, 0) static void build_diag(Build *b, bool warning, const char *key, const char *fmt, va_list ap)
 {
+        if (warning && b->quiet)
+                return;
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        _cleanup_free_ char *label = meeting_label(b->meeting);
         (warning ? diag_warning : diag_error)(b->diags, b->config->path, config_line(b->meeting->src, key),
-                                              "[meeting:%s] %s: %s", b->meeting->id, key, msg);
+                                              "%s %s: %s", label, key, msg);
 }
 
 _printf_(3, 4) static void build_error(Build *b, const char *key, const char *fmt, ...)
@@ -442,10 +501,13 @@ static char *rule_text(const Meeting *m)
                 buf_append(&b, ";WKST=MO");
                 break;
         case CADENCE_MONTHLY:
+                buf_append(&b, "FREQ=MONTHLY");
+                if (m->interval > 1) /* a pair's: its pairing's cycle */
+                        buf_printf(&b, ";INTERVAL=%u", m->interval);
                 if (m->month_day)
-                        buf_printf(&b, "FREQ=MONTHLY;BYMONTHDAY=%d", m->month_day);
+                        buf_printf(&b, ";BYMONTHDAY=%d", m->month_day);
                 else
-                        buf_printf(&b, "FREQ=MONTHLY;BYDAY=%d%s", m->month_ordinal, byday_names[m->month_weekday]);
+                        buf_printf(&b, ";BYDAY=%d%s", m->month_ordinal, byday_names[m->month_weekday]);
                 break;
         case CADENCE_RRULE:
                 buf_append(&b, m->rrule);
@@ -582,12 +644,13 @@ static struct icaltimetype ical_in_zone(Wall w, icaltimezone *z)
         return t;
 }
 
-static void add_people(icalcomponent *ev, const Meeting *m)
+/* ORGANIZER (the host's manager) and ATTENDEEs. */
+static void add_people(icalcomponent *ev, const Meeting *m, const Department *host)
 {
-        if (m->host) {
-                _cleanup_free_ char *to = xasprintf("mailto:%s", m->host->manager_email);
+        if (host) {
+                _cleanup_free_ char *to = xasprintf("mailto:%s", host->manager_email);
                 icalproperty *p = icalproperty_new_organizer(to);
-                icalproperty_add_parameter(p, icalparameter_new_cn(m->host->manager_name));
+                icalproperty_add_parameter(p, icalparameter_new_cn(host->manager_name));
                 icalcomponent_add_property(ev, p);
         }
         for (size_t i = 0; i < m->n_departments; i++) {
@@ -607,7 +670,7 @@ static void add_people(icalcomponent *ev, const Meeting *m)
 
 /* LOCATION, DESCRIPTION (after the reason of a move, if any), ORGANIZER
  * and ATTENDEEs. */
-static void add_details(icalcomponent *ev, const Meeting *m, const char *reason)
+static void add_details(icalcomponent *ev, const Meeting *m, const char *reason, const Department *host)
 {
         if (m->location)
                 icalcomponent_add_property(ev, icalproperty_new_location(m->location));
@@ -616,7 +679,16 @@ static void add_details(icalcomponent *ev, const Meeting *m, const char *reason)
                                            : NULL;
         if (desc || m->description)
                 icalcomponent_add_property(ev, icalproperty_new_description(desc ? desc : m->description));
-        add_people(ev, m);
+        add_people(ev, m, host);
+}
+
+/* The host of the occurrence rid: its turn (b->turns), else the fixed one. */
+static const Department *build_host(const Build *b, int64_t rid)
+{
+        for (size_t i = 0; i < b->turns.n; i++)
+                if (b->turns.v[i].rid == rid)
+                        return b->turns.v[i].host;
+        return b->turns.series ? b->turns.series : b->meeting->host;
 }
 
 /* Is the occurrence on local date d skipped or moved (plan.h)? */
@@ -753,14 +825,25 @@ static void edges_find(Build *b, struct icalrecurrencetype r, Wall w0, Walls *ou
 
 /* RFC 5545 counts DTSTART as an occurrence, and engines read a DTSTART at
  * a DST edge (and with it the duration DTEND - DTSTART of every
- * occurrence) differently: the rule starts at its first occurrence that is
- * not at an edge instead, and the ones passed over go to *passed, to be
- * published apart. r is the rule in wall time; its COUNT drops by the
- * occurrences passed over. False, and nothing changed, if the rule's first
- * 1000 occurrences are all at edges. */
-static bool edges_skip_start(struct icalrecurrencetype *r, Wall *w0, const Meeting *m, Walls *passed)
+ * occurrence) differently; sabre/vobject 2 also ignores an EXDATE of
+ * DTSTART and lists an override of it beside it (tests/interop/README.md,
+ * "Encoded around since"). So the rule starts at its
+ * first occurrence that is neither at an edge nor cancelled or moved
+ * instead, and the ones passed over go to *passed: those at an edge to be
+ * published apart, the changed ones as the plan says (is_changed_date). r
+ * is the rule in wall time; its COUNT drops by the occurrences passed
+ * over. False, and nothing changed, if the rule's first 1000 occurrences
+ * are all passed over. */
+static bool is_changed_date(const Build *b, Date d);
+
+static bool passed_over(const Build *b, Wall w)
 {
-        if (!at_edge(m->zone, *w0, m->duration))
+        return at_edge(b->meeting->zone, w, b->meeting->duration) || is_changed_date(b, w.date);
+}
+
+static bool edges_skip_start(const Build *b, struct icalrecurrencetype *r, Wall *w0, Walls *passed)
+{
+        if (!passed_over(b, *w0))
                 return true;
         icalrecur_iterator *it = icalrecur_iterator_new(*r, wall_to_ical(*w0));
         Walls seen = {0};
@@ -768,7 +851,7 @@ static bool edges_skip_start(struct icalrecurrencetype *r, Wall *w0, const Meeti
         for (struct icaltimetype t = it ? icalrecur_iterator_next(it) : icaltime_null_time();
              !icaltime_is_null_time(t) && seen.n < 1000; t = icalrecur_iterator_next(it)) {
                 Wall w = wall_from_ical(t);
-                if (!at_edge(m->zone, w, m->duration)) {
+                if (!passed_over(b, w)) {
                         found = r->count == 0 || r->count > (int)seen.n;
                         if (found) {
                                 *w0 = w;
@@ -791,20 +874,32 @@ static bool edges_skip_start(struct icalrecurrencetype *r, Wall *w0, const Meeti
  * engine measured reads that alike, where an RDATE (sabre/vobject 2,
  * rrule.js) or an override with RECURRENCE-ID (sabre/vobject at a doubled
  * time) is misread by some. Its UID names the meeting and the local date. */
-static icalcomponent *exception_event(Build *b, Wall w)
+static void add_utc_times(icalcomponent *ev, int64_t start, int64_t end)
+{
+        icaltimezone *utc = icaltimezone_get_utc_timezone();
+        icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
+        icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(end), utc)));
+}
+
+/* An occurrence as a VEVENT of its own in UTC: UID
+ * "<meeting>.<YYYYMMDD>@<domain>" (d: its local date by the rule), at
+ * `start`, hosted as the occurrence rid, with why it moved if it did. */
+static icalcomponent *utc_event(Build *b, Date d, int64_t rid, int64_t start, const char *moved)
 {
         const Meeting *m = b->meeting;
-        icaltimezone *utc = icaltimezone_get_utc_timezone();
-        int64_t start = tz_wall_to_instant(m->zone, w);
         icalcomponent *ev = icalcomponent_new_vevent();
-        _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, w.date.year, w.date.month, w.date.day,
-                                             b->config->domain);
+        _cleanup_free_ char *uid = xasprintf("%s.%04d%02d%02d@%s", m->id, d.year, d.month, d.day, b->config->domain);
         icalcomponent_add_property(ev, icalproperty_new_uid(uid));
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
-        icalcomponent_add_property(ev, icalproperty_new_dtstart(ical_in_zone(wall_from_seconds(start), utc)));
-        icalcomponent_add_property(ev, icalproperty_new_dtend(ical_in_zone(wall_from_seconds(start + m->duration), utc)));
-        add_details(ev, m, NULL);
+        add_utc_times(ev, start, start + m->duration);
+        add_details(ev, m, moved, build_host(b, rid));
         return ev;
+}
+
+static icalcomponent *exception_event(Build *b, Wall w)
+{
+        int64_t start = tz_wall_to_instant(b->meeting->zone, w);
+        return utc_event(b, w.date, start, start, NULL);
 }
 
 /* "02:30 Europe/Berlin does not exist on 2027-03-28": once per meeting,
@@ -885,27 +980,29 @@ static size_t rule_instants(const Meeting *m, struct icalrecurrencetype r, Wall 
         return n;
 }
 
-/* The meeting's skipped and moved occurrences (plan.h), with what the
- * changes by hand came to as errors and warnings at their lines. */
-static int plan_build(Build *b, struct icalrecurrencetype r, Wall first)
+/* The meeting's skipped and moved occurrences (plan.h) among rids, the
+ * rule's occurrences up to plan_bound(), with what the changes by hand
+ * came to as errors and warnings at their lines. A pair takes every skip
+ * of its pairing and applies those on its own rounds: the pairing's own
+ * build judges them. */
+static int plan_build(Build *b, const int64_t *rids, size_t n)
 {
         const Meeting *m = b->meeting;
         bool holidays = calendars_any(b->calendars) && m->on_holiday != ON_HOLIDAY_KEEP;
         if (m->n_changes == 0 && !holidays)
                 return 0;
-        _cleanup_free_ int64_t *rids = NULL;
-        size_t n = rule_instants(m, r, first, plan_bound(b), &rids);
         _cleanup_free_ ChangeVerdict *verdicts = xcalloc(m->n_changes + 1, sizeof(ChangeVerdict));
         b->n_plan = plan_exceptions(m, rids, n, b->horizon, holidays ? calendars_holiday : NULL, b->calendars,
                                     &b->plan, verdicts);
         int ret = 0;
-        for (size_t i = 0; i < m->n_changes; i++) {
+        for (size_t i = 0; !m->pair.pairing && i < m->n_changes; i++) {
                 const Change *c = &m->changes[i];
                 const char *key = c->move ? "move" : "skip";
                 switch (verdicts[i]) {
                 case CHANGE_NOT_AN_OCCURRENCE:
-                        build_error(b, key, "the meeting does not take place on %04d-%02d-%02d", c->date.year,
-                                    c->date.month, c->date.day);
+                        build_error(b, key, streq(m->src->kind, "pairing") ? "the pairing has no round on %04d-%02d-%02d"
+                                                                         : "the meeting does not take place on %04d-%02d-%02d",
+                                    c->date.year, c->date.month, c->date.day);
                         ret = -EINVAL;
                         break;
                 case CHANGE_ONTO_OCCURRENCE:
@@ -926,23 +1023,85 @@ static int plan_build(Build *b, struct icalrecurrencetype r, Wall first)
         return ret;
 }
 
-/* A moved occurrence: an override of the meeting's VEVENT (RFC 5545
- * section 3.8.4.4), with its UID, the RECURRENCE-ID of the occurrence it
- * replaces, the new DTSTART and DTEND, and why in its DESCRIPTION. */
-static icalcomponent *override_event(Build *b, const Exception *e)
+/* The recorded host of the occurrence, as rotation_walk() takes it: its
+ * index in the order; ROTATION_OUTSIDE (with *outside) for a department
+ * that is no longer in the order but can still be named; else none. */
+static int recorded_turn(const Build *b, int64_t rid, const Department **outside)
+{
+        const Meeting *m = b->meeting;
+        const char *id = history_host(b->history, m->id, rid);
+        if (!id)
+                return ROTATION_NONE;
+        for (size_t i = 0; i < m->n_rotation; i++)
+                if (streq(m->rotation[i]->id, id))
+                        return (int)i;
+        const Department *d = config_department(b->config, id);
+        if (!d || !d->manager_email)
+                return ROTATION_NONE; /* gone: its turn is computed anew */
+        *outside = d;
+        return ROTATION_OUTSIDE;
+}
+
+/* Whose turn each held occurrence before the horizon is (rotation.h):
+ * recorded ones keep their host, the others follow from them. */
+static void turns_build(Build *b, const int64_t *rids, size_t n)
+{
+        const Meeting *m = b->meeting;
+        while (n > 0 && rids[n - 1] >= b->horizon)
+                n--;
+        _cleanup_free_ bool *held = xcalloc(n + 1, sizeof(bool));
+        _cleanup_free_ int *recorded = xcalloc(n + 1, sizeof(int));
+        _cleanup_free_ int *host = xcalloc(n + 1, sizeof(int));
+        _cleanup_free_ const Department **outside = xcalloc(n + 1, sizeof(Department *));
+        for (size_t i = 0; i < n; i++) {
+                const Exception *e = plan_exception(b->plan, b->n_plan, rids[i]);
+                held[i] = !e || !e->cancelled;
+                recorded[i] = recorded_turn(b, rids[i], &outside[i]);
+        }
+        rotation_walk(m->n_rotation, held, recorded, n, host);
+        b->turns.v = xcalloc(n + 1, sizeof(Turn));
+        for (size_t i = 0; i < n; i++) {
+                if (!held[i])
+                        continue;
+                const Exception *e = plan_exception(b->plan, b->n_plan, rids[i]);
+                const Department *d = host[i] == ROTATION_OUTSIDE ? outside[i] : m->rotation[host[i]];
+                b->turns.v[b->turns.n++] = (Turn){rids[i], e ? e->start : rids[i], d};
+        }
+        b->turns.series = b->turns.n ? b->turns.v[0].host : m->rotation[0];
+}
+
+/* A moved occurrence, or one hosted by another department than the
+ * series names: an override of the meeting's VEVENT (RFC 5545 section
+ * 3.8.4.4), with its UID, the RECURRENCE-ID of the occurrence it replaces,
+ * its DTSTART and DTEND, its ORGANIZER, and why it moved in its
+ * DESCRIPTION. Moved onto a DST edge, its times are in UTC, as the rule's
+ * occurrences there are published: in the TZID form a doubled local time
+ * reads as the second in most engines and a DTEND in the second pass as the
+ * first in all (tests/interop, changes.ini). */
+static icalcomponent *override_event(Build *b, int64_t rid, int64_t start, const char *reason)
 {
         const Meeting *m = b->meeting;
         icalcomponent *ev = icalcomponent_new_vevent();
         _cleanup_free_ char *uid = xasprintf("%s@%s", m->id, b->config->domain);
         icalcomponent_add_property(ev, icalproperty_new_uid(uid));
-        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_recurrenceid(ical_in_zone(rule_wall(m, e->rid), m->zone)),
+        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_recurrenceid(ical_in_zone(rule_wall(m, rid), m->zone)),
                                                      m->zone));
         icalcomponent_add_property(ev, icalproperty_new_summary(m->title));
-        Wall start = tz_instant_to_wall(m->zone, e->start), end = tz_instant_to_wall(m->zone, e->start + m->duration);
-        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(start, m->zone)), m->zone));
-        icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
-        add_details(ev, m, e->reason ? e->reason : "by the organizer");
+        Wall w = tz_instant_to_wall(m->zone, start), end = tz_instant_to_wall(m->zone, start + m->duration);
+        if (at_edge(m->zone, w, m->duration))
+                add_utc_times(ev, start, start + m->duration);
+        else {
+                icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtstart(ical_in_zone(w, m->zone)), m->zone));
+                icalcomponent_add_property(ev, datetime_prop(icalproperty_new_dtend(ical_in_zone(end, m->zone)), m->zone));
+        }
+        add_details(ev, m, reason, build_host(b, rid));
         return ev;
+}
+
+static void build_add(Build *b, icalcomponent *ev)
+{
+        GROW(b->exceptions, b->n_exceptions, b->alloc_exceptions);
+        b->exceptions[b->n_exceptions++] = ev;
 }
 
 /* The last occurrence of a bounded rule (its UNTIL in wall time). */
@@ -972,38 +1131,40 @@ static void rule_publish_until(const Meeting *m, struct icalrecurrencetype *r, D
         r->until.zone = icaltimezone_get_utc_timezone();
 }
 
-static icalcomponent *build_event(Build *b)
+/* The rule as published (*r: UNTIL in UTC, COUNT less a start the rule
+ * does not match) and its first occurrence, or -EINVAL with the errors at
+ * the meeting's lines. */
+static int rule_prepare(Build *b, struct icalrecurrencetype *r, Wall *first)
 {
         const Meeting *m = b->meeting;
         _cleanup_free_ char *text = rule_text(m);
-        struct icalrecurrencetype r = icalrecurrencetype_from_string(text);
+        *r = icalrecurrencetype_from_string(text);
         icalerror_clear_errno();
-        if (m->cadence == CADENCE_RRULE && rule_check(b, &r) < 0)
-                return NULL;
-        rule_warn(b, &r);
+        if (m->cadence == CADENCE_RRULE && rule_check(b, r) < 0)
+                return -EINVAL;
+        rule_warn(b, r);
 
         Wall start = {m->start, m->hour, m->minute, 0};
         if (m->cadence == CADENCE_WEEKLY)
                 start.date = weekly_first(m);
-        Wall first;
-        if (!rule_first(rule_in_wall_time(r, m->zone), start, m, &first)) {
+        if (!rule_first(rule_in_wall_time(*r, m->zone), start, m, first)) {
                 build_error(b, m->cadence == CADENCE_RRULE ? "cadence" : "day",
                             "the meeting never takes place between start and %s",
-                            m->has_end ? "end" : !icaltime_is_null_time(r.until) ? "UNTIL" : "2200");
-                return NULL;
+                            m->has_end ? "end" : !icaltime_is_null_time(r->until) ? "UNTIL" : "2200");
+                return -EINVAL;
         }
         /* RFC 5545 counts DTSTART as one of COUNT even where it does not
-         * match the rule. SPEC.md: the occurrences are RFC 5545's reading
-         * with DTSTART at start + time, less start itself; so with start
-         * dropped and DTSTART moved to the first real occurrence, one fewer
-         * remains to count. */
-        if (r.count > 0 && wall_to_seconds(first) != wall_to_seconds(start) && --r.count == 0) {
+         * match the rule. README "Which dates": the occurrences are RFC
+         * 5545's reading with DTSTART at start + time, less start itself;
+         * so with start dropped and DTSTART moved to the first real
+         * occurrence, one fewer remains to count. */
+        if (r->count > 0 && wall_to_seconds(*first) != wall_to_seconds(start) && --r->count == 0) {
                 build_error(b, "cadence", "COUNT=1 leaves no occurrence once start, which the rule does not match, is dropped");
-                return NULL;
+                return -EINVAL;
         }
-        if (m->has_end && r.count > 0) {
+        if (m->has_end && r->count > 0) {
                 build_error(b, "end", "the rule has a COUNT already: use either COUNT or end");
-                return NULL;
+                return -EINVAL;
         }
         /* An UNTIL of the rule's own bounds it as end does: by the date of
          * its last occurrence, published the way every engine reads alike
@@ -1012,28 +1173,142 @@ static icalcomponent *build_event(Build *b)
          * differently by each). */
         Date last_day = m->end;
         bool bounded = m->has_end;
-        if (!bounded && !icaltime_is_null_time(r.until)) {
-                last_day = rule_last(rule_in_wall_time(r, m->zone), first).date;
+        if (!bounded && !icaltime_is_null_time(r->until)) {
+                last_day = rule_last(rule_in_wall_time(*r, m->zone), *first).date;
                 bounded = true;
         }
         if (bounded)
-                rule_publish_until(m, &r, last_day);
-        if (plan_build(b, rule_in_wall_time(r, m->zone), first) < 0)
+                rule_publish_until(m, r, last_day);
+        return 0;
+}
+
+/* The rule's starts in [from, to), at most max: the iterator jumps close
+ * to `from` where it can (not with COUNT, which counts from DTSTART). */
+static size_t rule_starts(const Meeting *m, struct icalrecurrencetype wr, Wall first, int64_t from, int64_t to,
+                          size_t max, int64_t **ret)
+{
+        int64_t *v = NULL;
+        size_t n = 0, alloc = 0;
+        icalrecur_iterator *it = icalrecur_iterator_new(wr, wall_to_ical(first));
+        int64_t start0 = tz_wall_to_instant(m->zone, first);
+        if (it && wr.count == 0 && from > start0 + 2 * 86400)
+                icalrecur_iterator_set_start(it, wall_to_ical(tz_instant_to_wall(m->zone, from - 2 * 86400)));
+        for (struct icaltimetype t = it ? icalrecur_iterator_next(it) : icaltime_null_time();
+             n < max && !icaltime_is_null_time(t); t = icalrecur_iterator_next(it)) {
+                int64_t start = tz_wall_to_instant(m->zone, wall_from_ical(t));
+                if (start >= to)
+                        break;
+                if (start < from)
+                        continue;
+                GROW(v, n, alloc);
+                v[n++] = start;
+        }
+        icalrecur_iterator_free(it);
+        *ret = v;
+        return n;
+}
+
+size_t schedule_rule_starts(const Config *c, const Meeting *m, int64_t from, int64_t to, size_t max, int64_t **ret)
+{
+        Diags quiet = {0};
+        Build b = {.config = c, .meeting = m, .diags = &quiet};
+        struct icalrecurrencetype r;
+        Wall first;
+        *ret = NULL;
+        size_t n = rule_prepare(&b, &r, &first) == 0 ? rule_starts(m, rule_in_wall_time(r, m->zone), first, from, to, max, ret)
+                                                   : 0;
+        diag_free(&quiet);
+        return n;
+}
+
+/* A pair's rounds before bound (README "Host rotation and pairings"): the
+ * pairing's rule from the epoch's first round, each cycle's round
+ * `offset`. */
+static size_t pair_rounds(const Build *b, int64_t bound, int64_t **ret)
+{
+        const PairSlot *ps = &b->meeting->pair;
+        _cleanup_free_ int64_t *rounds = NULL;
+        int64_t to = ps->until < bound ? ps->until : bound;
+        size_t n = schedule_rule_starts(b->config, &ps->pairing->template, ps->from, to, SIZE_MAX, &rounds);
+        int64_t *v = xcalloc(n / ps->cycle + 1, sizeof(int64_t));
+        size_t k = 0;
+        for (size_t i = ps->offset; i < n; i += ps->cycle)
+                v[k++] = rounds[i];
+        *ret = v;
+        return k;
+}
+
+/* An occurrence as a VEVENT of its own in UTC, as occurrences at DST edges
+ * are (a pair's round, or a moved one before DTSTART). */
+static icalcomponent *single_event(Build *b, int64_t rid, int64_t start, const char *moved)
+{
+        return utc_event(b, tz_instant_to_wall(b->meeting->zone, rid).date, rid, start, moved);
+}
+
+/* A pair whose rounds no single rule can say: each round up to the horizon
+ * as a VEVENT of its own in UTC, as occurrences at DST edges are, UID
+ * "<pair>.<YYYYMMDD>@<domain>" (its date by the rule); a moved one at its
+ * new time with the reason, a cancelled one not at all. */
+static int build_explicit(Build *b)
+{
+        const Meeting *m = b->meeting;
+        _cleanup_free_ int64_t *rids = NULL;
+        size_t n = pair_rounds(b, plan_bound(b), &rids);
+        if (plan_build(b, rids, n) < 0)
+                return -EINVAL;
+        if (m->rotation)
+                turns_build(b, rids, n);
+        for (size_t i = 0; i < n && rids[i] < b->horizon; i++) {
+                const Exception *e = plan_exception(b->plan, b->n_plan, rids[i]);
+                if (e && e->cancelled)
+                        continue;
+                build_add(b, single_event(b, rids[i], e ? e->start : rids[i],
+                                          e ? (e->reason ? e->reason : "by the organizer") : NULL));
+        }
+        return 0;
+}
+
+static icalcomponent *build_event(Build *b)
+{
+        const Meeting *m = b->meeting;
+        struct icalrecurrencetype r;
+        Wall first;
+        if (rule_prepare(b, &r, &first) < 0)
+                return NULL;
+        struct icalrecurrencetype wr = rule_in_wall_time(r, m->zone);
+        /* The rule's occurrences up to the horizon (and the changes by
+         * hand): what the plan and the turns are about. */
+        _cleanup_free_ int64_t *rids = NULL;
+        size_t n_rids = 0;
+        if (m->n_changes || m->rotation || (calendars_any(b->calendars) && m->on_holiday != ON_HOLIDAY_KEEP))
+                n_rids = rule_instants(m, wr, first, plan_bound(b), &rids);
+        if (plan_build(b, rids, n_rids) < 0)
                 return NULL;
         /* as a rule with no occurrence is an error, so is skipping them all */
-        if (m->n_skip && rule_all_skipped(rule_in_wall_time(r, m->zone), first, m)) {
+        if (m->n_skip && !m->pair.pairing && rule_all_skipped(wr, first, m)) {
                 build_error(b, "skip", "names every occurrence: the meeting would never take place");
                 return NULL;
         }
+        if (m->rotation)
+                turns_build(b, rids, n_rids);
 
         /* Occurrences at DST edges: from the start, all those before the
          * first one that is not at an edge (which becomes DTSTART), then
          * those up to the horizon. */
         Wall dtstart = first;
         Walls edges = {0};
-        struct icalrecurrencetype wr = rule_in_wall_time(r, m->zone);
-        if (edges_skip_start(&wr, &dtstart, m, &edges))
+        bool clean = edges_skip_start(b, &wr, &dtstart, &edges);
+        if (clean)
                 r.count = wr.count;
+        int64_t dtstart_at = tz_wall_to_instant(m->zone, dtstart);
+        /* No occurrence left for DTSTART that is neither changed nor at an
+         * edge (every one of a bounded rule cancelled or moved): DTSTART
+         * stays on a changed one and is excluded by EXDATE like the rest, a
+         * moved one published apart (RFC 5545 allows an EXDATE at DTSTART;
+         * only sabre/vobject 2 misses it). */
+        bool dtstart_changed = !clean && is_changed_date(b, dtstart.date);
+        if (b->turns.n)
+                b->turns.series = build_host(b, dtstart_at); /* no override of DTSTART for its host */
         edges_find(b, wr, dtstart, &edges);
         edges_warn(b, &edges);
 
@@ -1053,26 +1328,61 @@ static icalcomponent *build_event(Build *b)
                 icalcomponent_add_property(ev, icalproperty_new_duration(icaldurationtype_from_int((int)m->duration)));
         icalcomponent_add_property(ev, icalproperty_new_rrule(r));
         for (size_t i = 0; i < b->n_plan; i++)
-                if (b->plan[i].cancelled)
+                if ((b->plan[i].cancelled && b->plan[i].rid > dtstart_at) ||
+                    (dtstart_changed && b->plan[i].rid == dtstart_at))
                         add_exdate(ev, m, rule_wall(m, b->plan[i].rid));
         for (size_t i = 0; i < edges.n; i++)
                 if (!is_changed_date(b, edges.v[i].date) && wall_to_seconds(edges.v[i]) > wall_to_seconds(dtstart))
                         add_exdate(ev, m, edges.v[i]);
-        add_details(ev, m, NULL);
+        add_details(ev, m, NULL, b->turns.series ? b->turns.series : m->host);
         for (size_t i = 0; i < edges.n; i++)
                 /* (DTSTART stays at an edge only when no occurrence is
                  * free of one: then the rule itself gives it) */
-                if (!is_changed_date(b, edges.v[i].date) && wall_to_seconds(edges.v[i]) != wall_to_seconds(dtstart)) {
-                        GROW(b->exceptions, b->n_exceptions, b->alloc_exceptions);
-                        b->exceptions[b->n_exceptions++] = exception_event(b, edges.v[i]);
-                }
-        for (size_t i = 0; i < b->n_plan; i++)
-                if (!b->plan[i].cancelled) {
-                        GROW(b->exceptions, b->n_exceptions, b->alloc_exceptions);
-                        b->exceptions[b->n_exceptions++] = override_event(b, &b->plan[i]);
-                }
+                if (!is_changed_date(b, edges.v[i].date) && wall_to_seconds(edges.v[i]) != wall_to_seconds(dtstart))
+                        build_add(b, exception_event(b, edges.v[i]));
+        for (size_t i = 0; i < b->n_plan; i++) {
+                const Exception *e = &b->plan[i];
+                const char *why = e->reason ? e->reason : "by the organizer";
+                if (e->cancelled)
+                        continue;
+                /* before DTSTART there is no occurrence to override */
+                bool apart = e->rid < dtstart_at || (dtstart_changed && e->rid == dtstart_at);
+                build_add(b, apart ? single_event(b, e->rid, e->start, why) : override_event(b, e->rid, e->start, why));
+        }
+        /* Held as planned but hosted by another department than the series
+         * names, and not published apart at a DST edge. */
+        for (size_t i = 0; i < b->turns.n; i++) {
+                const Turn *t = &b->turns.v[i];
+                Date d = tz_instant_to_wall(m->zone, t->rid).date;
+                bool edge = false;
+                for (size_t k = 0; k < edges.n && !edge; k++)
+                        edge = date_to_days(edges.v[k].date) == date_to_days(d) &&
+                               wall_to_seconds(edges.v[k]) != wall_to_seconds(dtstart);
+                if (t->host != b->turns.series && t->start == t->rid && !edge && t->rid >= dtstart_at)
+                        build_add(b, override_event(b, t->rid, t->rid, NULL));
+        }
         free(edges.v);
         return ev;
+}
+
+/* A pairing's own rule, as a meeting of all its departments, for what
+ * only the rule reveals (a rule that never meets, a skip on no round, DST
+ * edges to warn about): said once for the pairing, not once per pair. */
+static int pairing_check(const Config *c, const Pairing *p, const ScheduleOptions *o, ShiftCache *shifts,
+                         Calendars *calendars, Diags *diags)
+{
+        Build b = {.config = c, .meeting = &p->template, .diags = diags, .shifts = shifts, .now = o->now,
+                   .horizon = o->now + c->feed_horizon, .calendars = calendars};
+        icalcomponent *ev = build_event(&b);
+        int r = ev ? 0 : -EINVAL;
+        if (ev)
+                icalcomponent_free(ev);
+        for (size_t k = 0; k < b.n_exceptions; k++)
+                icalcomponent_free(b.exceptions[k]);
+        free(b.exceptions);
+        plan_exceptions_free(b.plan, b.n_plan);
+        free(b.turns.v);
+        return r;
 }
 
 int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diags *diags)
@@ -1082,33 +1392,47 @@ int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diag
         int64_t now = o->now;
         s->config = c;
         s->horizon = now + c->feed_horizon;
-        s->plan = xcalloc(c->n_meetings, sizeof(Exception *));
-        s->n_plan = xcalloc(c->n_meetings, sizeof(size_t));
+        s->plan = xcalloc(c->n_meetings + 1, sizeof(Exception *));
+        s->n_plan = xcalloc(c->n_meetings + 1, sizeof(size_t));
+        s->turns = xcalloc(c->n_meetings + 1, sizeof(Turns));
         if (calendars_load(c, o->fetch, now, &s->calendars, diags) < 0)
                 r = -EINVAL;
-        s->events = xcalloc(c->n_meetings, sizeof(icalcomponent *));
-        s->first_starts = xcalloc(c->n_meetings, sizeof(int64_t));
-        s->exceptions = xcalloc(c->n_meetings, sizeof(icalcomponent **));
-        s->n_exceptions = xcalloc(c->n_meetings, sizeof(size_t));
+        s->events = xcalloc(c->n_meetings + 1, sizeof(icalcomponent *));
+        s->first_starts = xcalloc(c->n_meetings + 1, sizeof(int64_t));
+        s->exceptions = xcalloc(c->n_meetings + 1, sizeof(icalcomponent **));
+        s->n_exceptions = xcalloc(c->n_meetings + 1, sizeof(size_t));
         s->n_events = c->n_meetings;
         s->next = xcalloc(c->n_meetings, sizeof(NextCache));
         ShiftCache shifts = {0};
+        for (size_t i = 0; i < c->n_pairings; i++)
+                if (!c->pairings[i].template.valid ||
+                    pairing_check(c, &c->pairings[i], o, &shifts, s->calendars, diags) < 0)
+                        r = -EINVAL;
         for (size_t i = 0; i < c->n_meetings; i++) {
-                Build b = {.config = c, .meeting = &c->meetings[i], .diags = diags, .shifts = &shifts, .now = now,
-                           .horizon = s->horizon, .calendars = s->calendars};
-                if (!c->meetings[i].valid) {
+                const Meeting *m = &c->meetings[i];
+                Build b = {.config = c, .meeting = m, .diags = diags, .shifts = &shifts, .now = now,
+                           .horizon = s->horizon, .calendars = s->calendars, .history = o->history,
+                           .quiet = m->pair.pairing != NULL};
+                if (!m->valid) {
                         r = -EINVAL;
                         continue;
                 }
-                s->events[i] = build_event(&b);
+                bool built;
+                if (m->pair.explicit_rounds)
+                        built = build_explicit(&b) == 0;
+                else
+                        built = (s->events[i] = build_event(&b)) != NULL;
                 s->exceptions[i] = b.exceptions;
                 s->n_exceptions[i] = b.n_exceptions;
                 s->plan[i] = b.plan;
                 s->n_plan[i] = b.n_plan;
-                if (!s->events[i])
+                s->turns[i] = b.turns;
+                if (!built)
                         r = -EINVAL;
                 else {
-                        s->first_starts[i] = schedule_first_start(s->events[i]);
+                        s->first_starts[i] = s->events[i] ? schedule_first_start(s->events[i])
+                                             : b.n_exceptions ? schedule_first_start(b.exceptions[0])
+                                                              : INT64_MAX;
                         if (o->built)
                                 o->built(s, i, o->userdata);
                 }
@@ -1131,6 +1455,14 @@ int schedule_load(const char *path, const ScheduleOptions *o, Config **config, S
                 return r;
         if (o->simulated)
                 config_use_simulated_state(c);
+        if (r == 0 && o->read_history) {
+                int k = o->read_history(o->userdata, c, o->history);
+                if (k < 0) {
+                        config_free(c);
+                        return k;
+                }
+        }
+        pairing_expand(c, o->history, o->now);
         /* Even a config with errors has its valid meetings' rules checked. */
         int k = schedule_new(c, o, &s, diags);
         if (r == 0)
@@ -1156,11 +1488,13 @@ Schedule *schedule_free(Schedule *s)
                         icalcomponent_free(s->exceptions[i][k]);
                 free(s->exceptions[i]);
                 plan_exceptions_free(s->plan[i], s->n_plan[i]);
+                free(s->turns[i].v);
         }
         buf_free(&s->texts);
         free(s->text_at);
         free(s->plan);
         free(s->n_plan);
+        free(s->turns);
         calendars_free(s->calendars);
         free(s->events);
         free(s->exceptions);
@@ -1169,4 +1503,21 @@ Schedule *schedule_free(Schedule *s)
         free(s->next);
         free(s);
         return NULL;
+}
+
+void schedule_turns_due(const Schedule *s, int64_t after, int64_t until, History *h)
+{
+        for (size_t i = 0; i < s->n_events; i++) {
+                const Meeting *m = &s->config->meetings[i];
+                int64_t first = 0;
+                for (size_t k = 0; k < m->n_reminders; k++)
+                        if (m->reminders[k].before > first)
+                                first = m->reminders[k].before;
+                for (size_t k = 0; k < s->turns[i].n; k++) {
+                        const Turn *t = &s->turns[i].v[k];
+                        int64_t due = (t->start < t->rid ? t->start : t->rid) - first;
+                        if (due > after && due <= until)
+                                history_add_host(h, m->id, t->rid, t->host->id);
+                }
+        }
 }

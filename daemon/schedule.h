@@ -17,8 +17,27 @@
 
 #include "calendars.h"
 #include "config.h"
+#include "history.h"
 #include "plan.h"
 #include "tz.h"
+
+/* Whose turn a held occurrence of a rotating meeting is (rotation.h). */
+typedef struct Turn {
+        int64_t rid;   /* the occurrence (RECURRENCE-ID) */
+        int64_t start; /* where it takes place (moved or not) */
+        const Department *host;
+} Turn;
+
+/* A rotating meeting's turns from its start up to the horizon, and the
+ * host its series VEVENT names (that of the occurrence at DTSTART): the
+ * occurrences whose host differs get an override with their ORGANIZER
+ * (README "Host rotation and pairings"); beyond the horizon the series'
+ * ORGANIZER stands, as in the feed. */
+typedef struct Turns {
+        Turn *v; /* by rid */
+        size_t n;
+        const Department *series;
+} Turns;
 
 typedef struct Schedule {
         const Config *config;
@@ -35,6 +54,7 @@ typedef struct Schedule {
         /* per meeting: its skipped and moved occurrences, and why (plan.h) */
         Exception **plan;
         size_t *n_plan;
+        Turns *turns;           /* per meeting: its hosts, when it rotates */
         int64_t horizon;        /* holidays and DST edges are published up to here */
         struct NextCache *next; /* per meeting: schedule_next()'s last answer */
         Buf texts;              /* the packed meetings' texts (schedule_pack), each ending in a NUL */
@@ -50,6 +70,7 @@ typedef struct Occurrence {
         int64_t rid;            /* its start by the rule (RECURRENCE-ID): its identity */
         OccurrenceStatus status;
         const char *reason;     /* moved or cancelled: why, if known */
+        const Department *host; /* its host (fixed, or its turn), or NULL */
 } Occurrence;
 
 /* How to build a schedule. */
@@ -61,6 +82,14 @@ typedef struct ScheduleOptions {
          * `tandem export` packs it there (schedule_pack), so that 10,000
          * meetings are never all held as libical components at once. */
         void (*built)(Schedule *s, size_t meeting, void *userdata);
+        /* What the daemon remembers (history.h), or NULL: hosts start at
+         * the first occurrence, pairings have one epoch from their start.
+         * schedule_load() fills it with read_history(userdata, config, h)
+         * once the config is known to be valid (the ledger's place is in
+         * the config); an error there fails the load. The epochs decided
+         * by the load are added to it as fresh. */
+        History *history;
+        int (*read_history)(void *userdata, const Config *c, History *h);
         void *userdata;
 } ScheduleOptions;
 
@@ -73,9 +102,10 @@ typedef struct ScheduleOptions {
  * calendar apps read differently are warnings. */
 int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diags *diags);
 Schedule *schedule_free(Schedule *s);
-/* Reads, validates and schedules path: every error of the config and of
- * its rules lands in diags, in one run. Returns 0, -EINVAL (config errors)
- * or -errno (cannot read). */
+/* Reads, validates and schedules path, with its pairings expanded
+ * (pairing.h): every error of the config and of its rules lands in diags,
+ * in one run. Returns 0, -EINVAL (config errors), -errno (cannot read), or
+ * what read_history() returned. */
 int schedule_load(const char *path, const ScheduleOptions *o, Config **config, Schedule **schedule, Diags *diags);
 static inline void schedule_freep(Schedule **s) { schedule_free(*s); }
 
@@ -119,3 +149,16 @@ const char *schedule_text(const Schedule *s, size_t meeting);
 
 /* The UTC instant of DTSTART: the first occurrence of the rule. */
 int64_t schedule_first_start(icalcomponent *vevent);
+
+/* The starts of meeting m's rule as it would be published (its bounds; no
+ * exceptions) in [from, to), at most max of them: a pairing's rounds.
+ * None for a rule that is not valid. Caller frees *ret. */
+size_t schedule_rule_starts(const Config *c, const Meeting *m, int64_t from, int64_t to, size_t max, int64_t **ret);
+
+/* The host of meeting i's occurrence rid: its turn, else the series' (a
+ * rotating meeting), else its fixed host; NULL if none. */
+const Department *schedule_host(const Schedule *s, size_t i, int64_t rid);
+
+/* The hosts to remember (history.h): every turn whose first message (its
+ * first reminder, or its start) is due in (after, until], added to h. */
+void schedule_turns_due(const Schedule *s, int64_t after, int64_t until, History *h);

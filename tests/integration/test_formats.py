@@ -190,9 +190,11 @@ class Formats(harness.TestCase):
             self.assertEqual(lines[0], self.title, card)
             return "\n".join(lines[1:])
         if chat == "generic":
-            # SPEC section 5, exactly: these keys, these values.
-            self.assertEqual(set(body), {"type", "meeting", "title", "department", "start", "end", "before", "text"},
-                             body)
+            # README "Chats", exactly: these keys, these values; "host"
+            # since the meeting has one (host = ny).
+            self.assertEqual(set(body), {"type", "meeting", "title", "department", "start", "end", "before", "host",
+                                         "text"}, body)
+            self.assertEqual(body["host"], "ny")
             self.assertEqual(body["type"], "reminder")
             self.assertEqual(body["meeting"], self.meeting)
             self.assertEqual(body["title"], self.title)

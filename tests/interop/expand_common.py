@@ -10,7 +10,8 @@ shape of `tandem preview --json` reduced to what the feed carries:
     {"meeting": "<UID before the @>", "uid": UID,
      "start": "<UTC, RFC 3339 with Z>", "end": "<UTC>"}
 
-sorted by (start, meeting).
+sorted by (start, meeting); expand_python.py adds "organizer", the address
+of the occurrence's ORGANIZER without "mailto:" (or null).
 """
 import datetime
 import json
@@ -27,14 +28,14 @@ def parse_instant(s):
     return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def occurrence(uid, start, end, who):
+def occurrence(uid, start, end, who, **more):
     """The JSON object of one occurrence; start and end must be zoned."""
     for t in (start, end):
         if not isinstance(t, datetime.datetime) or t.tzinfo is None:
             raise SystemExit("{}: expected a zoned date-time, got {!r}".format(who, t))
-    return {"meeting": uid.split("@", 1)[0], "uid": uid,
-            "start": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "end": end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return dict({"meeting": uid.split("@", 1)[0], "uid": uid,
+                 "start": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "end": end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}, **more)
 
 
 def main(argv, who, expand):

@@ -68,19 +68,39 @@ for (const vtz of cal.getAllSubcomponents("vtimezone")) {
 }
 
 // A VEVENT with a RECURRENCE-ID overrides one instance of the series with
-// its UID (RFC 5545 section 3.8.4.4): ICAL.Event.relateException, as
-// Thunderbird does; one without RRULE (or RDATE) is a single occurrence.
+// its UID (RFC 5545 section 3.8.4.4): ICAL.Event.relateException, with the
+// overrides of the event's own UID only, as Thunderbird relates them (to
+// the item of their UID); getOccurrenceDetails() then applies them to the
+// instances of the event's RecurExpansion. One without RRULE (or RDATE) is
+// a single occurrence.
+//
+// Not `new ICAL.Event(vevent)` alone: with no `exceptions` option, the
+// constructor relates every VEVENT of the whole calendar that has a
+// RECURRENCE-ID, whatever its UID (lib/ical/event.js, constructor;
+// strictExceptions is off by default), keyed by the RECURRENCE-ID's local
+// time, so one meeting's override replaces another meeting's occurrence at
+// the same local time (README.md "Skips, moves and holidays").
 const byUid = new Map();
 for (const vevent of cal.getAllSubcomponents("vevent")) {
-  const event = new ICAL.Event(vevent);
+  const event = new ICAL.Event(vevent, { exceptions: [], strictExceptions: true });
   if (!byUid.has(event.uid)) byUid.set(event.uid, []);
   byUid.get(event.uid).push(event);
 }
 
+// Each occurrence also has its "organizer" (the address without
+// "mailto:", or null): the ORGANIZER of the override that replaces it, else
+// of its event, as Thunderbird shows it (README "Host rotation").
 const out = [];
 function push(event, start, end) {
   if (start < from || start >= to) return;
-  out.push({ meeting: event.uid.split("@")[0], uid: event.uid, start: rfc3339(start), end: rfc3339(end) });
+  const org = event.component.getFirstPropertyValue("organizer");
+  out.push({
+    meeting: event.uid.split("@")[0],
+    uid: event.uid,
+    start: rfc3339(start),
+    end: rfc3339(end),
+    organizer: org ? String(org).replace(/^mailto:/i, "") : null,
+  });
 }
 for (const [uid, events] of byUid) {
   const masters = events.filter((e) => !e.isRecurrenceException());

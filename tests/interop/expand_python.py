@@ -12,7 +12,15 @@ Note on these libraries (icalendar 4.0.x, recurring-ical-events 2.0.x): a
 TZID that names an IANA zone is resolved by pytz from the system tzdata (the
 VTIMEZONE in the feed is not read), and wall times are localized with pytz's
 default is_dst=False. run_interop.py lists where that differs from RFC 5545.
+An override (a VEVENT with the UID of a recurring one and a RECURRENCE-ID)
+replaces the instance of its UID on the RECURRENCE-ID's local date
+(recurring_ical_events.UnfoldableCalendar.between(): "recurrence_id.date()"),
+which is the instance it names wherever a series meets at most once a day,
+as tandem's meetings do. Each occurrence also has its "organizer": the
+ORGANIZER of the override that replaces it, else of its event (README
+"Host rotation": the host's manager).
 """
+import re
 import sys
 
 MISSING = ("expand_python.py: {}: install Debian's python3-icalendar and "
@@ -37,7 +45,9 @@ def expand(ics_bytes, start, stop):
         e = ev["DTEND"].dt
         if not start <= s.astimezone(UTC) < stop:
             continue
-        out.append(occurrence(str(ev["UID"]), s, e, "expand_python.py"))
+        org = ev.get("ORGANIZER")
+        org = re.sub(r"(?i)^mailto:", "", str(org)) if org is not None else None
+        out.append(occurrence(str(ev["UID"]), s, e, "expand_python.py", organizer=org))
     return out
 
 

@@ -12,24 +12,44 @@ every department's feed:
 
   feed   the exported bytes are RFC 5545 as the README's "The feeds" says:
          CRLF line ends, lines of at most 75 octets, one VEVENT with exactly
-         one RRULE per meeting plus its occurrences at DST edges as VEVENTs
-         in UTC, plain IANA TZIDs each with its VTIMEZONE, and the same
-         bytes on a second export (and with -o);
-  plain  (configs with a golden/ feed) meetings at no DST edge are written
-         byte for byte as before;
+         one RRULE per meeting (and per pair of a pairing whose cadence
+         repeats by a fixed step) plus its occurrences at DST edges (and a
+         moved first one, and a pair's rounds where no rule can say them)
+         as VEVENTs in UTC ("<id>.<YYYYMMDD>@", dotted pair ids included),
+         its moved occurrences as overrides (the same UID, a RECURRENCE-ID
+         in DTSTART's zone, "Moved: <reason>" in DESCRIPTION) and its
+         changes of host as overrides at their own start with another
+         ORGANIZER, no EXDATE or override at DTSTART (a cancelled or moved
+         first occurrence is left out of the rule), plain IANA TZIDs each
+         with its VTIMEZONE, and the same bytes on a second export (and
+         with -o);
+  plain  (configs with a golden/ feed) meetings at no DST edge, not moved
+         and not changed by a holiday, are written byte for byte as before;
   spec   `tandem preview --json` lists exactly the occurrences that the
-         README's "Which dates" and "Which times" give for the INI,
-         computed here independently (dateutil for rrule: cadences, zoneinfo
-         for the zones: PEP 495 fold=0 is RFC 5545 section 3.3.5's reading of
-         a missing local time, moved forward by the gap, and of a doubled one,
-         the first);
-  rfc    the same list is what RFC 5545 makes of the feed itself (DTSTART,
-         RRULE, EXDATE, the exact duration DTEND - DTSTART, and the events
-         published apart), expanded here;
+         README's "Which dates" and "Which times" give for the INI, and
+         what issue 10's skip, move and holidays (on_holiday, working_days)
+         make of them (spec_plan.py; holiday files read with
+         python3-icalendar + recurring-ical-events), and issue 11's
+         pairings (each pair a meeting: circle_rounds()) and hosts
+         (rotating per held occurrence up to now + feed_horizon, the
+         event's beyond): held and moved ones by where they take place,
+         cancelled ones at the start they would have had, each with its
+         status, original_start, reason, notices, host, pairing and round;
+         computed here independently (dateutil for rrule: cadences,
+         zoneinfo for the zones: PEP 495 fold=0 is RFC 5545 section 3.3.5's
+         reading of a missing local time, moved forward by the gap, and of a
+         doubled one, the first);
+  rfc    the held and moved occurrences are what RFC 5545 makes of the feed
+         itself (DTSTART, RRULE, EXDATE, the exact duration DTEND - DTSTART,
+         overrides replacing the instance their RECURRENCE-ID names, and the
+         events published apart), expanded here, and each one's ORGANIZER
+         is the manager of preview's host;
   python, icaljs, vobject, sabre, rrule
          the engines (expand_*) list those occurrences too, except for their
          KNOWN_DEVIATIONS from RFC 5545 below, which are modelled: an engine
-         that stops deviating, or deviates anywhere else, fails the test.
+         that stops deviating, or deviates anywhere else, fails the test;
+         python and icaljs also read each occurrence's ORGANIZER as the
+         host's manager.
 
 Occurrences are compared as sets of (meeting id, start, end), UTC, over
 [2026-01-01T00:00:00Z, +1096 days), by the start instant (as preview does).
@@ -46,6 +66,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import spec_plan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -169,6 +191,12 @@ KNOWN_DEVIATIONS["sabre"].append(
      "count($result)-($setPos+1), past the end (right for -1 only); expand_sabre.php leaves such "
      "events out"))
 KNOWN_DEVIATIONS["sabre"].append(
+    ("sabre-fold-override",
+     "an override whose RECURRENCE-ID is a doubled local time east of Greenwich (a moved occurrence "
+     "on a fall-back day) does not replace the occurrence, for the reason of sabre-fold-exdate "
+     "(RecurrenceIterator::next() compares the overriddenDates with ==): the occurrence stays, "
+     "ending after the duration in wall-clock time, beside the override"))
+KNOWN_DEVIATIONS["sabre"].append(
     ("sabre-fold-exdate",
      "an EXDATE at a doubled local time (fall-back day) in a zone east of Greenwich does not remove "
      "the occurrence: PHP's DateTime reads the EXDATE as the second instant there, while the "
@@ -222,8 +250,126 @@ def parse_duration(s, where):
     return dt.timedelta(hours=int(m.group(1) or 0), minutes=int(m.group(2) or 0))
 
 
+def parse_offset(s, where):
+    m = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", s.strip())
+    if not m or not s.strip():
+        raise Failure("{}: not a reminder offset: {!r}".format(where, s))
+    return dt.timedelta(days=int(m.group(1) or 0), hours=int(m.group(2) or 0), minutes=int(m.group(3) or 0))
+
+
+def parse_working_days(s, where):
+    """"mon-fri", "sun-thu", "mon, wed, fri", "fri-mon" (over the weekend):
+    a set of weekdays, 0 = Monday."""
+    days = set()
+    for item in s.split(","):
+        a, _, b = item.partition("-")
+        a = parse_weekday(a, where)
+        b = parse_weekday(b, where) if b else a
+        while True:
+            days.add(a)
+            if a == b:
+                break
+            a = (a + 1) % 7
+    return days
+
+
+class Change:
+    """A skip or a move by hand (issue 10): `date` (the occurrence, in the
+    meeting's zone), for a move `to` (a date) and `time` (or None: the
+    meeting's), and the reason (or None)."""
+
+    def __init__(self, date, move, to=None, time=None, reason=None):
+        self.date, self.move, self.to, self.time, self.reason = date, move, to, time, reason
+
+
+def split_items(value):
+    """A comma list whose items may end in a "(reason)" holding commas."""
+    items, depth, cur = [], 0, ""
+    for ch in value:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            items.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    items.append(cur)
+    return [" ".join(x.split()) for x in items if x.strip()]
+
+
+def cut_reason(item):
+    m = re.fullmatch(r"(.*?)\s*\((.*)\)", item)
+    return (m.group(1), m.group(2).strip()) if m else (item, None)
+
+
+def parse_changes(s, where):
+    """skip = 2026-12-24 (Christmas Eve), 2027-01-05 and move = 2027-01-05 ->
+    2027-01-06 14:00 (offsite), 2027-02-02 -> 15:30, in the order written."""
+    out = []
+    for key in s:
+        if key not in ("skip", "move"):
+            continue
+        for item in split_items(s[key]):
+            item, reason = cut_reason(item)
+            if key == "skip":
+                out.append(Change(dt.date.fromisoformat(item), False, reason=reason))
+                continue
+            frm, _, to = (x.strip() for x in item.partition("->"))
+            date = dt.date.fromisoformat(frm)
+            parts = to.split()
+            if len(parts) == 1 and ":" in parts[0]:
+                new_date, new_time = date, parts[0]
+            else:
+                new_date, new_time = dt.date.fromisoformat(parts[0]), parts[1] if len(parts) > 1 else None
+            if new_time is not None:
+                hh, mm = new_time.split(":")
+                new_time = dt.time(int(hh), int(mm))
+            out.append(Change(date, True, new_date, new_time, reason))
+    return out
+
+
 class Meeting:
-    pass
+    """A [meeting:ID], or one pair of a [pairing:ID] (a meeting of its own:
+    README "Host rotation and pairings"). `pairing` is None for a meeting;
+    for a pair it is the pairing (a Meeting holding the pairing's keys),
+    with `pair` its two department ids and `rounds` the pairing's rounds."""
+    pairing = None
+    encoding = "rule"
+
+
+def circle_rounds(ids):
+    """The rounds of one cycle of a pairing of `ids` by the circle method
+    (issue 11: "for N departments, N-1 rounds when N is even; N rounds with
+    one department sitting out in turn when N is odd"): the first
+    department stays in place, the others sit on a circle; in a round
+    position i meets position N-1-i; from one round to the next everyone
+    but the first moves one place on. An odd N gets an empty seat at the
+    end of the circle: who faces it sits the round out.
+
+    Which way the circle turns and where the empty seat goes are not
+    written in the issue or the README; these are tandem's (as preview
+    shows them: with sales, marketing, support the first round is
+    marketing + support, sales sitting out). Each pair is (a, b) in the
+    order of `ids` (README: "the departments in the order listed")."""
+    seats = list(ids) + ([None] if len(ids) % 2 else [])
+    n = len(seats)
+    rounds = []
+    for _ in range(n - 1):
+        pairs = [(seats[i], seats[n - 1 - i]) for i in range(n // 2)]
+        rounds.append([tuple(sorted(p, key=ids.index)) for p in pairs if None not in p])
+        seats = [seats[0]] + seats[2:] + [seats[1]]
+    return rounds
+
+
+def pair_encoding(m):
+    """README "Host rotation and pairings": a pair is one RRULE where the
+    cadence repeats by a fixed step (weekly cadences on one weekday,
+    monthly on a weekday or a day 1..28), else single events in UTC up to
+    feed_horizon."""
+    if m.kind == "weekly" and len(m.weekdays) == 1:
+        return "rule"
+    if m.kind == "monthly" and (m.month_day is None or m.month_day <= 28):
+        return "rule"
+    return "single"
 
 
 class Config:
@@ -237,18 +383,70 @@ class Config:
         t = cp["tandem"] if cp.has_section("tandem") else {}
         self.zone = t.get("timezone", "UTC")
         self.domain = t.get("domain", "tandem.invalid")
+        self.holidays = self._sources(t.get("holidays", ""))
+        horizon = re.fullmatch(r"(\d+)d", t.get("feed_horizon", "400d").strip())
+        if not horizon:
+            raise Failure("{}: feed_horizon: the interop test reads days (\"400d\") only".format(path))
+        self.feed_horizon = dt.timedelta(days=int(horizon.group(1)))
+        self.names = {}
+        self.managers = {}  # department -> (name, address) of `manager = Name <address>`
         self.departments = {}
+        self.dept_holidays = {}
+        self.working_days = {}
         self.meetings = []
         for sec in cp.sections():
             kind, _, ident = sec.partition(":")
             s = cp[sec]
             if kind == "department":
                 self.departments[ident] = s.get("timezone", self.zone)
+                self.names[ident] = s.get("name", ident)
+                if "manager" in s:
+                    name, address = re.fullmatch(r"\s*(.*?)\s*<([^>]+)>\s*", s["manager"]).groups()
+                    self.managers[ident] = (name, address)
+                self.dept_holidays[ident] = self._sources(s.get("holidays", ""))
+                self.working_days[ident] = parse_working_days(s.get("working_days", "mon-fri"),
+                                                              "{} [{}]".format(path, sec))
             elif kind == "meeting":
                 self.meetings.append(self._meeting(ident, s))
+            elif kind == "pairing":
+                self.meetings += self._pairs(ident, s)
 
-    def _meeting(self, ident, s):
-        where = "{} [meeting:{}]".format(self.path, ident)
+    def _sources(self, value):
+        """Holiday calendars: paths relative to the config's directory (URLs
+        are not used by the interop configs)."""
+        out = []
+        for x in value.split(","):
+            x = x.strip()
+            if x:
+                if "://" in x:
+                    raise Failure("{}: holidays: the interop test reads local files only, not {}".format(self.path, x))
+                out.append(os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(self.path)), x)))
+        return out
+
+    def _pairs(self, ident, s):
+        """The pairs of a [pairing:ID] (README "Host rotation and
+        pairings"): `<pairing>.<a>.<b>`, titled "<title>: <A> + <B>" with
+        the departments' names, the pairing's keys but for departments and
+        host (the pair's two take turns where the pairing has host =
+        rotate), and the skips of its own rounds (spec_plans())."""
+        base = self._meeting(ident, s, "pairing")
+        base.rounds = circle_rounds(base.departments)
+        out = []
+        for rnd in base.rounds:
+            for a, b in rnd:
+                m = Meeting()
+                m.__dict__.update(base.__dict__)
+                m.id = "{}.{}.{}".format(ident, a, b)
+                m.title = "{}: {} + {}".format(base.title, self.names[a], self.names[b])
+                m.departments = [a, b]
+                m.pairing, m.pair = base, (a, b)
+                m.host_order = [a, b] if base.host_order else None
+                m.encoding = pair_encoding(base)
+                out.append(m)
+        return sorted(out, key=lambda m: [base.departments.index(d) for d in m.pair])
+
+    def _meeting(self, ident, s, kind="meeting"):
+        where = "{} [{}:{}]".format(self.path, kind, ident)
         m = Meeting()
         m.id = ident
         m.title = s["title"]
@@ -259,7 +457,20 @@ class Config:
         m.duration = parse_duration(s.get("duration", "1h"), where)
         m.start = dt.date.fromisoformat(s["start"])
         m.end = dt.date.fromisoformat(s["end"]) if "end" in s else None
-        m.skip = {dt.date.fromisoformat(x.strip()) for x in s.get("skip", "").split(",") if x.strip()}
+        m.changes = parse_changes(s, where)
+        m.on_holiday = s.get("on_holiday", "skip").strip()
+        # host: a department, or rotate (the departments as listed) or
+        # rotate: a, b (that order) (README "Host rotation")
+        host = " ".join(s.get("host", "").split())
+        m.host_fixed = m.host_order = None
+        if host == "rotate":
+            m.host_order = list(m.departments)
+        elif host.startswith("rotate:"):
+            m.host_order = [x.strip() for x in host[len("rotate:"):].split(",")]
+        elif host:
+            m.host_fixed = host
+        remind = s.get("remind", "15m").strip()
+        m.remind = [] if remind == "none" else [parse_offset(x, where) for x in remind.split(",")]
         cadence = " ".join(s.get("cadence", "weekly").split())
         m.rrule = None
         if cadence.startswith("rrule:"):
@@ -377,25 +588,107 @@ def spec_walls(m, last):
         until = re.search(r"(?:^|;)UNTIL=([0-9]{8})(?:T([0-9]{6})(Z?))?", m.rrule.upper())
         if until:
             walls = [w for w in walls if within_until(w, zone(m.zone), *until.groups())]
-    return [w for w in walls if (m.end is None or w.date() <= m.end) and w.date() not in m.skip]
+    return [w for w in walls if m.end is None or w.date() <= m.end]
 
 
-def spec_occurrences(cfg, meetings):
-    """{(meeting, start, end): preview-like dict} of the SPEC expectation."""
-    out = {}
-    last = (WINDOW_TO + dt.timedelta(days=2)).date()
+def at_edge(wall, tz, duration):
+    """README "The feeds": "an occurrence is at an edge when its local start
+    or end time does not exist or exists twice, when its zone's offset
+    changes between its start and its end, or between its start and its
+    local time read as UTC"."""
+    if tz is UTC:
+        return False
+    start = instant(wall, tz)
+    end = start + duration
+    offset = start.astimezone(tz).utcoffset()
+    return bool(wall_kind(wall, tz) or wall_kind(end.astimezone(tz).replace(tzinfo=None), tz)
+                or end.astimezone(tz).utcoffset() != offset
+                or wall.replace(tzinfo=UTC).astimezone(tz).utcoffset() != offset)
+
+
+def pair_walls(m, last, cache):
+    """{wall: round} of pair m: round j of the pairing (from 1) is the j-th
+    occurrence of its cadence, the circle method's round (j - 1) % cycle
+    + 1 (issue 11: "Each round (one occurrence of the cadence)"; a skipped
+    round is still that round: "the rotation does not drift")."""
+    base = m.pairing
+    if base.id not in cache:
+        cache[base.id] = spec_walls(base, last)
+    cycle = len(base.rounds)
+    return {w: j % cycle + 1 for j, w in enumerate(cache[base.id]) if m.pair in base.rounds[j % cycle]}
+
+
+def spec_plans(cfg, horizon):
+    """{meeting id: spec_plan.Plan}: each meeting's (and pair's)
+    occurrences by the rule, what its changes and the holiday calendars
+    make of them, and their hosts, for a feed_horizon ending at `horizon`
+    (an instant: now + feed_horizon); computed once per config and
+    horizon. A pair published as single events has none from the horizon
+    on (README "Host rotation and pairings": "up to feed_horizon")."""
+    if not hasattr(cfg, "plans"):
+        cfg.plans = {}
+        # a move or holiday may take an occurrence up to a week or more either way
+        first, last = (WINDOW_FROM - dt.timedelta(days=40)).date(), (WINDOW_TO + dt.timedelta(days=40)).date()
+        try:
+            cfg.calendars = spec_plan.Calendars(cfg, first, last)
+        except (OSError, ValueError) as e:
+            raise Failure("{}: holidays: {}".format(cfg.path, e))
+    if horizon in cfg.plans:
+        return cfg.plans[horizon]
+    last = (WINDOW_TO + dt.timedelta(days=40)).date()
+    plans, cadences = {}, {}
+    for m in cfg.meetings:
+        rounds = None
+        if m.pairing is None:
+            walls = spec_walls(m, last)
+        else:
+            rounds = pair_walls(m, last, cadences)
+            walls = sorted(rounds)
+            dates = {w.date() for w in walls}
+            m.changes = [c for c in m.pairing.changes if c.date in dates]  # skip: "every pair of that round"
+        plan = spec_plan.Plan(cfg, m, walls, cfg.calendars, zone, reading_rfc, horizon)
+        tz = zone(m.zone)
+        plan.hosts(lambda o: o["rid"] < horizon and at_edge(o["wall"], tz, m.duration))
+        for o in plan.occurrences:
+            o["round"] = rounds[o["wall"]] if rounds else None
+        if m.encoding == "single":
+            plan.occurrences = [o for o in plan.occurrences if o["rid"] < horizon]
+        plans[m.id] = plan
+    cfg.plans[horizon] = plans
+    return plans
+
+
+def spec_occurrences(cfg, meetings, horizon):
+    """The SPEC expectation, as two {(meeting, start, end): preview-like
+    dict}: the occurrences held (where they are, moved or not), and those
+    cancelled (at the start they would have had), as issue 10 makes of the
+    rule's occurrences and issue 11 of the pairings and hosts
+    (spec_plan.py), in the window by that start."""
+    out, cancelled = {}, {}
     for m in meetings:
         tz = zone(m.zone)
-        for w in spec_walls(m, last):
-            start = reading_rfc(w, tz)
+        for o in spec_plans(cfg, horizon)[m.id].occurrences:
+            start = o["start"]
             if not WINDOW_FROM <= start < WINDOW_TO:
                 continue
             end = start + m.duration
-            local = {d: rfc3339_local(start, cfg.departments[d]) for d in m.departments}
-            out[(m.id, iso(start), iso(end))] = {
-                "title": m.title, "departments": m.departments, "local": local,
-                "why": "{} {} {}".format(w.strftime("%a %Y-%m-%d %H:%M"), m.zone, wall_kind(w, tz) or "").strip()}
-    return out
+            w = start.astimezone(tz).replace(tzinfo=None)
+            notices = []
+            if o["status"] != "held" and m.remind:
+                notices = [{"type": o["status"], "at": iso(min(start, o["rid"]) - max(m.remind))}]
+            item = {
+                "title": m.title, "departments": m.departments, "status": o["status"],
+                "local": {d: rfc3339_local(start, cfg.departments[d]) for d in m.departments},
+                "original_start": None if o["status"] == "held" else iso(o["rid"]),
+                "reason": o["reason"], "notices": notices, "host": o["host"],
+                "pairing": m.pairing.id if m.pairing else None, "round": o["round"],
+                "why": "{} {} {}{}{}".format(w.strftime("%a %Y-%m-%d %H:%M"), m.zone, wall_kind(w, tz) or "",
+                                             "" if o["status"] == "held" else " {} from {}{}".format(
+                                                 o["status"], o["wall"].strftime("%a %Y-%m-%d %H:%M"),
+                                                 " ({})".format(o["reason"]) if o["reason"] else ""),
+                                             " host {}".format(o["host"]) if o["host"] else "").strip()}
+            (cancelled if o["status"] == "cancelled" else out)[(m.id, iso(start), iso(end))] = item
+    return out, cancelled
 
 
 def rfc3339_local(t, zone_name):
@@ -409,15 +702,29 @@ def rfc3339_local(t, zone_name):
 # The feed: format checks, and what RFC 5545 makes of it.
 
 TZID_RE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
-# An occurrence at a DST edge, published as a VEVENT of its own (README.md
-# "The feeds"): "<meeting-id>.<local date YYYYMMDD>@<domain>".
-EXCEPTION_UID = re.compile(r"([a-z0-9][a-z0-9_-]*)\.(\d{8})@.*")
+# An occurrence published as a VEVENT of its own, in UTC (README.md "The
+# feeds", "Holidays and changes", "Host rotation and pairings"): at a DST
+# edge, moved before DTSTART, or a pair's round where no rule can say the
+# rounds: "<meeting-id>.<local date YYYYMMDD>@<domain>", a meeting id that
+# may be a pair's, with dots ("lunches.sales.support", epoch n >= 2:
+# "lunches.sales.support.2").
+EXCEPTION_UID = re.compile(r"([a-z0-9][a-z0-9_.-]*)\.(\d{8})@.*")
 
 
-def meeting_of(uid):
-    """The meeting a VEVENT's UID belongs to."""
+def meeting_of(uid, ids=()):
+    """The meeting a VEVENT's UID belongs to: the UID before the @ if that
+    is a meeting's id (of `ids`), else that less a local date."""
+    base = uid.split("@", 1)[0]
+    if base in ids:
+        return base
     m = EXCEPTION_UID.fullmatch(uid)
-    return m.group(1) if m else uid.split("@", 1)[0]
+    return m.group(1) if m else base
+
+
+def organizer(ev):
+    """The address of a VEVENT's ORGANIZER (without "mailto:"), or None."""
+    props = ev.get("ORGANIZER", [])
+    return re.sub(r"(?i)^mailto:", "", props[0][1]) if props else None
 
 
 def parse_utc(s):
@@ -478,6 +785,22 @@ def feed_datetime(params, value):
     return dt.datetime.strptime(value, "%Y%m%dT%H%M%S"), params["TZID"]
 
 
+def feed_instant(prop):
+    """(wall time, zone) of a DATE-TIME property, for reading_rfc()."""
+    wall, zname = feed_datetime(*prop)
+    return wall, zone(zname)
+
+
+class Feed:
+    """A feed's VEVENTs by meeting: `series` {UID: the VEVENT with the rule,
+    its "_overrides" and "_exceptions" (events published apart) attached},
+    and `alone` {meeting id: [events published apart]} for meetings
+    published without a rule (pairs as single events)."""
+
+    def __init__(self):
+        self.series, self.alone = {}, {}
+
+
 def check_feed(data, cfg, meetings, label):
     errors = []
     if not data.endswith(b"\r\n"):
@@ -503,28 +826,14 @@ def check_feed(data, cfg, meetings, label):
     if len(set(vtz)) != len(vtz):
         errors.append("a VTIMEZONE is repeated: {}".format(vtz))
     used = set()
-    by_uid = {}
+    feed = Feed()
+    by_uid = feed.series
+    ids = {m.id: m for m in meetings}
     exceptions = []
-    for ev in events:
-        uid = ev.get("UID", [({}, "?")])[0][1]
-        rr = ev.get("RRULE", [])
-        if EXCEPTION_UID.fullmatch(uid):
-            # an occurrence at a DST edge, published apart: in UTC, no rule
-            if rr or ev.get("RDATE") or ev.get("EXDATE") or ev.get("RECURRENCE-ID"):
-                errors.append("{}: an occurrence published apart has recurrence properties".format(uid))
-            for name in ("DTSTART", "DTEND"):
-                props = ev.get(name, [])
-                if len(props) != 1 or not props[0][1].endswith("Z") or "TZID" in props[0][0]:
-                    errors.append("{}: {} must be one UTC value".format(uid, name))
-            exceptions.append((uid, ev))
-            continue
-        if len(rr) != 1:
-            errors.append("{}: {} RRULE properties, exactly one expected".format(uid, len(rr)))
-        if len(ev.get("DTSTART", [])) != 1:
-            errors.append("{}: {} DTSTART properties, exactly one expected".format(uid, len(ev.get("DTSTART", []))))
-        if len(ev.get("DTEND", [])) + len(ev.get("DURATION", [])) != 1:
-            errors.append("{}: exactly one DTEND or DURATION expected".format(uid))
-        for name in ("DTSTART", "DTEND", "EXDATE", "RDATE", "RECURRENCE-ID"):
+    overrides = []
+
+    def check_tzids(uid, ev, names):
+        for name in names:
             for params, value in ev.get(name, []):
                 z = params.get("TZID")
                 if z is None:
@@ -534,28 +843,100 @@ def check_feed(data, cfg, meetings, label):
                     errors.append("{}: {} TZID {!r} is not a plain IANA zone name".format(uid, name, z))
                 elif z not in vtz:
                     errors.append("{}: {} TZID {} has no VTIMEZONE".format(uid, name, z))
+
+    for ev in events:
+        uid = ev.get("UID", [({}, "?")])[0][1]
+        rr = ev.get("RRULE", [])
+        if uid.split("@", 1)[0] not in ids and EXCEPTION_UID.fullmatch(uid):
+            # an occurrence published apart: in UTC, no rule
+            if rr or ev.get("RDATE") or ev.get("EXDATE") or ev.get("RECURRENCE-ID"):
+                errors.append("{}: an occurrence published apart has recurrence properties".format(uid))
+            for name in ("DTSTART", "DTEND"):
+                props = ev.get(name, [])
+                if len(props) != 1 or not props[0][1].endswith("Z") or "TZID" in props[0][0]:
+                    errors.append("{}: {} must be one UTC value".format(uid, name))
+            exceptions.append((uid, ev))
+            continue
+        if ev.get("RECURRENCE-ID"):
+            # an override of its meeting's VEVENT (RFC 5545 section
+            # 3.8.4.4): the same UID, no rule of its own; a moved
+            # occurrence (README "Holidays and changes") says why in its
+            # DESCRIPTION; one at its own start changes the host (README
+            # "Host rotation"), and carries the ORGANIZER
+            if rr or ev.get("RDATE") or ev.get("EXDATE") or len(ev["RECURRENCE-ID"]) != 1:
+                errors.append("{}: an override has recurrence properties or several RECURRENCE-IDs".format(uid))
+            for name in ("DTSTART", "DTEND"):
+                if len(ev.get(name, [])) != 1:
+                    errors.append("{}: an override needs exactly one {}".format(uid, name))
+            check_tzids(uid, ev, ("DTSTART", "DTEND", "RECURRENCE-ID"))
+            overrides.append((uid, ev))
+            continue
+        if len(rr) != 1:
+            errors.append("{}: {} RRULE properties, exactly one expected".format(uid, len(rr)))
+        if len(ev.get("DTSTART", [])) != 1:
+            errors.append("{}: {} DTSTART properties, exactly one expected".format(uid, len(ev.get("DTSTART", []))))
+        if len(ev.get("DTEND", [])) + len(ev.get("DURATION", [])) != 1:
+            errors.append("{}: exactly one DTEND or DURATION expected".format(uid))
+        check_tzids(uid, ev, ("DTSTART", "DTEND", "EXDATE", "RDATE", "RECURRENCE-ID"))
+        if uid in by_uid:
+            errors.append("{}: two VEVENTs without RECURRENCE-ID".format(uid))
         by_uid[uid] = ev
     for z in set(vtz) - used:
         errors.append("VTIMEZONE {} is not used by any event".format(z))
-    want = {"{}@{}".format(m.id, cfg.domain) for m in meetings}
-    if set(by_uid) != want or len(events) != len(want) + len(exceptions):
+    # one rule per meeting, and per pair where its cadence allows one
+    want = {"{}@{}".format(m.id, cfg.domain) for m in meetings if m.encoding == "rule"}
+    if set(by_uid) != want or len(events) != len(want) + len(exceptions) + len(overrides):
         errors.append("VEVENT UIDs {} (x{}), expected one per meeting: {}".format(
             sorted(by_uid), len(events), sorted(want)))
     for uid, ev in exceptions:
-        master = "{}@{}".format(EXCEPTION_UID.fullmatch(uid).group(1), uid.split("@", 1)[1])
-        if master not in by_uid:
+        mid = EXCEPTION_UID.fullmatch(uid).group(1)
+        master = "{}@{}".format(mid, uid.split("@", 1)[1])
+        if master in by_uid:
+            by_uid[master].setdefault("_exceptions", []).append(ev)
+        elif mid in ids and ids[mid].encoding == "single":
+            feed.alone.setdefault(mid, []).append(ev)
+        else:
             errors.append("{}: no meeting {} for this occurrence".format(uid, master))
+    for uid, ev in overrides:
+        if uid not in by_uid:
+            errors.append("{}: an override of no meeting's VEVENT".format(uid))
             continue
-        by_uid[master].setdefault("_exceptions", []).append(ev)
+        _, z0 = feed_datetime(*by_uid[uid]["DTSTART"][0])
+        rid, zr = feed_datetime(*ev["RECURRENCE-ID"][0])
+        if zr != z0:
+            errors.append("{}: RECURRENCE-ID {} in {}, not in DTSTART's zone {} (RFC 5545 section 3.8.4.4)".format(
+                uid, rid, zr, z0))
+        desc = ev.get("DESCRIPTION", [({}, "")])[0][1]
+        if reading_rfc(*feed_instant(ev["DTSTART"][0])) != reading_rfc(rid, zone(zr)):
+            if not desc.startswith("Moved: "):
+                errors.append("{}: the override's DESCRIPTION does not begin with \"Moved: <reason>\": {!r}".format(
+                    uid, desc[:60]))
+        elif desc.startswith("Moved: ") or organizer(ev) is None or organizer(ev) == organizer(by_uid[uid]):
+            errors.append("{}: an override at its own start (RECURRENCE-ID {}) that is not a change of host (an "
+                          "ORGANIZER other than the event's, no \"Moved:\")".format(uid, rid))
+        by_uid[uid].setdefault("_overrides", []).append(ev)
+    for uid, ev in by_uid.items():
+        # README "Holidays and changes": "A skipped or moved first
+        # occurrence is left out of the rule (DTSTART starts at the next
+        # one)" (sabre/vobject 2 ignores an EXDATE or override of DTSTART);
+        # and "Host rotation": the event names the host at its DTSTART
+        start0 = reading_rfc(*feed_instant(ev["DTSTART"][0]))
+        named = [("EXDATE", p, v) for p, value in ev.get("EXDATE", []) for v in value.split(",")]
+        named += [("RECURRENCE-ID",) + x["RECURRENCE-ID"][0] for x in ev.get("_overrides", [])]
+        for what, params, v in named:
+            if reading_rfc(*feed_instant((params, v))) == start0:
+                errors.append("{}: an {} at DTSTART ({}): the first occurrence is not left out of the rule".format(
+                    uid, what, v))
     if errors:
         raise Failure("{}: the feed breaks the README's 'The feeds' / RFC 5545:\n  ".format(label) + "\n  ".join(errors))
-    return by_uid
+    return feed
 
 
 def feed_walls(ev):
     """RFC 5545's recurrence set of a VEVENT as wall times, up to the window
-    end: DTSTART (the first instance; section 3.3.10: "The DTSTART property
-    value always counts as the first occurrence"), the RRULE's instances,
+    end (or the last RECURRENCE-ID of its overrides, if later): DTSTART
+    (the first instance; section 3.3.10: "The DTSTART property value
+    always counts as the first occurrence"), the RRULE's instances,
     less EXDATEs; UNTIL bounds by the instant. Also returns the zone and the
     DTSTART/DTEND wall times (DTEND's zone None and a timedelta instead
     of the wall time for a DURATION)."""
@@ -581,7 +962,8 @@ def feed_walls(ev):
     if "UNTIL" in parts:
         until = dt.datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     count = int(parts["COUNT"]) if "COUNT" in parts else None
-    last = (WINDOW_TO + dt.timedelta(days=2)).replace(tzinfo=None)
+    last = max([(WINDOW_TO + dt.timedelta(days=2)).replace(tzinfo=None)] +
+               [feed_datetime(*x["RECURRENCE-ID"][0])[0] + dt.timedelta(days=1) for x in ev.get("_overrides", [])])
     inst = rule_walls(rule, w0, last)
     if count is not None:
         inst = inst[:count] if inst and inst[0] == w0 else inst[:count - 1]
@@ -595,30 +977,62 @@ def feed_walls(ev):
     return walls, tz, w0, wend, None if zend is None else zone(zend)
 
 
-def feed_expectations(by_uid, cfg):
+def feed_expectations(feed, cfg):
     """The RFC 5545 reading of the feed (each meeting's rule, less its
-    EXDATEs, and its occurrences published apart), and what each engine
-    makes of it with its KNOWN_DEVIATIONS: {who: {(meeting, start, end):
-    note}}, and {who: {deviation id: number of occurrences it changes}}."""
-    rfc = {}
-    for uid, ev in by_uid.items():
-        mid = uid.split("@", 1)[0]
-        walls, tz, w0, wend, tzend = feed_walls(ev)
-        duration = wend if tzend is None else reading_rfc(wend, tzend) - reading_rfc(w0, tz)
-        for w in walls:
-            start = reading_rfc(w, tz)
-            if WINDOW_FROM <= start < WINDOW_TO:
-                kind = wall_kind(w, tz)
-                note = "{} {} {}".format(w.strftime("%a %Y-%m-%d %H:%M"), tz, kind or "").strip()
-                rfc[(mid, iso(start), iso(start + duration))] = note
-        for x in ev.get("_exceptions", []):
+    EXDATEs, with its overrides, and its occurrences published apart), and
+    what each engine makes of it with its KNOWN_DEVIATIONS: {who: {(meeting,
+    start, end): note}}, and {who: {deviation id: number of occurrences it
+    changes}}; and "organizers": {(meeting, start): the ORGANIZER's address
+    or None} of each occurrence (an override's own: RFC 5545 section
+    3.8.4.4 replaces the instance with it)."""
+    rfc, organizers = {}, {}
+    by_uid = feed.series
+
+    def apart(mid, tz, evs):
+        for x in evs:
             start, _ = feed_datetime(*x["DTSTART"][0])
             end, _ = feed_datetime(*x["DTEND"][0])
             start, end = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
             if WINDOW_FROM <= start < WINDOW_TO:
                 rfc[(mid, iso(start), iso(end))] = "{} {} (published apart, in UTC)".format(
                     start.astimezone(tz).strftime("%a %Y-%m-%d %H:%M"), tz)
-    out = {"rfc": rfc}
+                organizers[(mid, iso(start))] = organizer(x)
+
+    for uid, ev in by_uid.items():
+        mid = uid.split("@", 1)[0]
+        walls, tz, w0, wend, tzend = feed_walls(ev)
+        duration = wend if tzend is None else reading_rfc(wend, tzend) - reading_rfc(w0, tz)
+        instances = set()
+        for w in walls:
+            start = reading_rfc(w, tz)
+            instances.add(start)
+            if WINDOW_FROM <= start < WINDOW_TO:
+                kind = wall_kind(w, tz)
+                note = "{} {} {}".format(w.strftime("%a %Y-%m-%d %H:%M"), tz, kind or "").strip()
+                rfc[(mid, iso(start), iso(start + duration))] = note
+                organizers[(mid, iso(start))] = organizer(ev)
+        for x in ev.get("_overrides", []):
+            # RFC 5545 section 3.8.4.4: the override replaces the instance
+            # its RECURRENCE-ID names (read as DTSTART is), with its own
+            # DTSTART and DTEND
+            rid = reading_rfc(*feed_instant(x["RECURRENCE-ID"][0]))
+            if rid not in instances:
+                raise Failure("{}: the override RECURRENCE-ID {} names no occurrence of the rule".format(
+                    uid, x["RECURRENCE-ID"][0][1]))
+            rfc.pop((mid, iso(rid), iso(rid + duration)), None)
+            organizers.pop((mid, iso(rid)), None)
+            start, end = (reading_rfc(*feed_instant(x[name][0])) for name in ("DTSTART", "DTEND"))
+            if WINDOW_FROM <= start < WINDOW_TO:
+                w = start.astimezone(tz)
+                rfc[(mid, iso(start), iso(end))] = "{} {} ({} {} {})".format(
+                    w.strftime("%a %Y-%m-%d %H:%M"), tz, "moved from" if start != rid else "host",
+                    rid.astimezone(tz).strftime("%a %Y-%m-%d %H:%M"),
+                    x.get("DESCRIPTION", [({}, "")])[0][1][:40] if start != rid else organizer(x))
+                organizers[(mid, iso(start))] = organizer(x)
+        apart(mid, tz, ev.get("_exceptions", []))
+    for mid, evs in feed.alone.items():
+        apart(mid, zone(next(m.zone for m in cfg.meetings if m.id == mid)), evs)
+    out = {"rfc": rfc, "organizers": organizers}
     tally = {who: {} for who in ENGINES}
     for who in ENGINES:
         out[who] = dict(rfc)
@@ -639,17 +1053,19 @@ def feed_expectations(by_uid, cfg):
         walls, tz, w0, wend, tzend = feed_walls(ev)
         if tzend is None:
             continue
-        for params, value in ev.get("EXDATE", []):
-            for v in value.split(","):
-                x, xz = feed_datetime(params, v)
-                if xz == "UTC" or wall_kind(x, zone(xz)) != "overlap" or instant(x, tz, 1).astimezone(tz).utcoffset() < dt.timedelta(0):
-                    continue
-                start = reading_rfc(x, tz)
-                end = reading_php(x + (wend - w0), tz)
-                if WINDOW_FROM <= start < WINDOW_TO:
-                    out["sabre"][(mid, iso(start), iso(end))] = "{} {} (known: sabre EXDATE at a doubled time)".format(
-                        x.strftime("%a %Y-%m-%d %H:%M"), tz)
-                    tally["sabre"]["sabre-fold-exdate"] = tally["sabre"].get("sabre-fold-exdate", 0) + 1
+        # (sabre-fold-override: the same for a RECURRENCE-ID)
+        removed = [("sabre-fold-exdate", params, v) for params, value in ev.get("EXDATE", []) for v in value.split(",")]
+        removed += [("sabre-fold-override",) + x["RECURRENCE-ID"][0] for x in ev.get("_overrides", [])]
+        for what, params, v in removed:
+            x, xz = feed_datetime(params, v)
+            if xz == "UTC" or wall_kind(x, zone(xz)) != "overlap" or instant(x, tz, 1).astimezone(tz).utcoffset() < dt.timedelta(0):
+                continue
+            start = reading_rfc(x, tz)
+            end = reading_php(x + (wend - w0), tz)
+            if WINDOW_FROM <= start < WINDOW_TO:
+                out["sabre"][(mid, iso(start), iso(end))] = "{} {} (known: sabre {} at a doubled time)".format(
+                    x.strftime("%a %Y-%m-%d %H:%M"), tz, "EXDATE" if what == "sabre-fold-exdate" else "RECURRENCE-ID")
+                tally["sabre"][what] = tally["sabre"].get(what, 0) + 1
     for uid, ev in by_uid.items():
         # icaljs-byweekno
         parts = dict(x.split("=", 1) for x in ev["RRULE"][0][1].split(";"))
@@ -769,6 +1185,9 @@ def engine_commands(ics, frm, to):
 def preflight():
     if not os.path.exists(DEBIAN_PYTHON):
         raise Failure("{} is missing — {}".format(DEBIAN_PYTHON, INSTALL_HINT))
+    if spec_plan.icalendar is None:
+        raise Failure("{} cannot import icalendar / recurring_ical_events (the holiday calendars are read with "
+                      "them) — run this with {} and {}".format(sys.executable, DEBIAN_PYTHON, INSTALL_HINT))
     probe = subprocess.run([DEBIAN_PYTHON, "-c", "import icalendar, recurring_ical_events, vobject"], capture_output=True)
     if probe.returncode != 0:
         raise Failure("{} cannot import icalendar / recurring_ical_events / vobject ({}) — {}".format(
@@ -785,9 +1204,14 @@ def preflight():
         raise Failure("php cannot load Sabre/VObject — {}".format(INSTALL_HINT))
 
 
-def run_engines(ics, label):
+# The engines whose expanders also print each occurrence's ORGANIZER.
+ORGANIZER_ENGINES = ("python", "icaljs")
+
+
+def run_engines(ics, label, ids):
     """{engine: {(meeting, start, end): occurrence}} for one feed, the
-    engines running in parallel."""
+    engines running in parallel, and {engine: {(meeting, start):
+    ORGANIZER}} for ORGANIZER_ENGINES."""
     procs = []
     for who, cmd in engine_commands(ics, iso(WINDOW_FROM), iso(WINDOW_TO)):
         try:
@@ -795,7 +1219,7 @@ def run_engines(ics, label):
                                                      env=ENGINE_ENV)))
         except FileNotFoundError as e:
             raise Failure("{} {}: {} — {}".format(label, who, e, INSTALL_HINT))
-    out = {}
+    out, organizers = {}, {}
     for who, cmd, p in procs:
         stdout, stderr = p.communicate(timeout=300)
         if p.returncode != 0:
@@ -803,9 +1227,11 @@ def run_engines(ics, label):
                                                                   stderr.decode(errors="replace")))
         items = json.loads(stdout)
         for o in items:
-            o["meeting"] = meeting_of(o["uid"])
+            o["meeting"] = meeting_of(o["uid"], ids)
         out[who] = occurrence_keys(items, label + " " + who)
-    return out
+        if who in ORGANIZER_ENGINES:
+            organizers[who] = {(o["meeting"], o["start"]): o["organizer"] for o in items}
+    return out, organizers
 
 
 def apply_drift(want, got, drift):
@@ -888,12 +1314,15 @@ class Stats:
         self.configs = 0
         self.feeds = 0
         self.occurrences = 0
+        self.changed = 0  # moved or cancelled, as preview lists them
+        self.hosted = 0  # with a host, as preview lists them
         self.deviations = {who: {} for who in ENGINES}
 
 
 def feed_blocks(text):
     """A feed's header (less PRODID, which names the version) and its
-    VTIMEZONEs and VEVENTs as {TZID or UID: text}."""
+    VTIMEZONEs and VEVENTs as {TZID or UID: text} (an override's key: its
+    UID and RECURRENCE-ID lines)."""
     header, blocks, cur, key = [], {}, None, None
     for line in text.split("\r\n"):
         if line in ("BEGIN:VTIMEZONE", "BEGIN:VEVENT") and cur is None:
@@ -905,30 +1334,35 @@ def feed_blocks(text):
         cur.append(line)
         if key is None and (line.startswith("TZID:") or line.startswith("UID:")):
             key = line
+        elif line.startswith("RECURRENCE-ID"):
+            key += "\r\n" + line
         if line in ("END:VTIMEZONE", "END:VEVENT"):
             blocks[key] = "\r\n".join(cur)
             cur = None
     return "\r\n".join(header), blocks
 
 
-def check_plain(cfg, feed, by_uid):
+def check_plain(cfg, feed, by_uid, plans):
     """golden/<config>.ics is the all-meetings feed as tandem wrote it before
     it published DST edges apart: every meeting without an occurrence
-    published apart must still be written byte for byte the same, and so
-    must the header and the VTIMEZONEs of the zones only such meetings use."""
+    published apart (nor moved, nor changed by a holiday) must still be
+    written byte for byte the same, and so must the header and the
+    VTIMEZONEs of the zones only such meetings use."""
     golden = os.path.join(HERE, "golden", cfg.name + ".ics")
     if not os.path.exists(golden):
         return []
     with open(golden, encoding="utf-8", newline="") as f:
         old_header, old = feed_blocks(f.read())
     new_header, new = feed_blocks(feed.decode("utf-8"))
-    edged = {uid for uid, ev in by_uid.items() if ev.get("_exceptions")}
+    planned = {"{}@{}".format(m.id, cfg.domain) for m in cfg.meetings
+               if any(o["source"] in ("move", "holiday") for o in plans[m.id].occurrences)}
+    edged = {uid for uid, ev in by_uid.items() if ev.get("_exceptions") or ev.get("_overrides") or uid in planned}
     edged_zones = {"TZID:" + m.zone for m in cfg.meetings if "{}@{}".format(m.id, cfg.domain) in edged}
     problems = []
     if old_header != new_header:
         problems.append("the calendar properties changed")
     for key, text in sorted(old.items()):
-        if key[4:] in edged or key in edged_zones:
+        if key.split("\r\n")[0][4:] in edged or key in edged_zones:
             continue
         if new.get(key) != text:
             problems.append("{} changed".format(key))
@@ -936,14 +1370,33 @@ def check_plain(cfg, feed, by_uid):
         cfg.name, cfg.name, "; ".join(problems))] if problems else []
 
 
-def check_config(path, tandem, tmp, stats, verbose):
-    cfg = Config(path)
-    run([tandem, "-c", path, "check"], "tandem check {}".format(path))
-    problems = []
-    seen = {who: set() for who in ["spec", "rfc"] + ENGINES}
-    feeds = [(None, cfg.meetings)] + [
-        (d, [m for m in cfg.meetings if d in m.departments]) for d in cfg.departments]
-    for dept, meetings in feeds:
+# What preview says of each occurrence besides its times (issue 10: "moved
+# and skipped occurrences are shown with their status, original start and
+# reason ... and the notices due, like reminders"; issue 11: "preview shows
+# the host per occurrence", README: a pair's "pairing" and "round").
+SPEC_FIELDS = ("title", "departments", "local", "status", "original_start", "reason", "notices", "host",
+               "pairing", "round")
+
+
+def spec_fields(label, want_set, got_set, most=5):
+    out = []
+    for k in sorted(set(want_set) & set(got_set), key=lambda k: (k[1], k[0])):
+        want, got = want_set[k], got_set[k]
+        bad = [f for f in SPEC_FIELDS if got.get(f) != want[f]]
+        if bad:
+            out.append("{} [spec]: {} {}: {}".format(label, k[0], k[1], "; ".join(
+                "{} {}, expected {}".format(f, json.dumps(got.get(f)), json.dumps(want[f])) for f in bad)))
+            if len(out) == most:
+                out.append("{} [spec]: ... (the first {} shown)".format(label, most))
+                break
+    return out
+
+
+def export_all(cfg, path, tandem, tmp, feeds):
+    """Runs tandem for every feed: {dept: (feed bytes, exported again,
+    written with -o, preview --json)}."""
+    out = {}
+    for dept in feeds:
         label = "{} [{}]".format(cfg.name, dept or "all")
         sel = ["--department", dept] if dept else []
         feed = run([tandem, "-c", path, "export"] + sel, label + " export")
@@ -952,43 +1405,105 @@ def check_config(path, tandem, tmp, stats, verbose):
         run([tandem, "-c", path, "export", "-o", ics] + sel, label + " export -o")
         with open(ics, "rb") as f:
             written = f.read()
+        window = ["--from", iso(WINDOW_FROM), "--days", str(WINDOW_DAYS), "--json"]
+        listed = json.loads(run([tandem, "-c", path, "preview"] + window + sel, label + " preview"))
+        out[dept] = (ics, feed, again, written, listed)
+    return out
+
+
+def check_spec(cfg, label, meetings, tandem_occ, tandem_cancelled, horizons, seen):
+    """spec: the INI, read independently, against tandem's preview. What
+    depends on now + feed_horizon (holidays, hosts, single events) is
+    computed for the horizon at the first and at the last run of tandem:
+    preview must match one of them."""
+    results = []
+    for horizon in horizons:
+        problems, shown = [], set(seen)
+        spec, spec_cancelled = spec_occurrences(cfg, meetings, horizon)
+        for what, want_set, got_set in (("spec", spec, tandem_occ), ("spec, cancelled", spec_cancelled, tandem_cancelled)):
+            d = diff("{} [{}]".format(label, what), want_set, got_set, "the README", "tandem",
+                     shown if what == "spec" else None)
+            if d:
+                problems.append(d)
+            problems += spec_fields(label, want_set, got_set)
+        results.append((problems, shown))
+        if not problems:
+            break
+    problems, shown = results[-1] if not results[-1][0] else results[0]
+    seen.update(shown)
+    return problems
+
+
+def check_hosts(cfg, label, tandem_occ, organizers, engines):
+    """The host of each occurrence in preview is the ORGANIZER (its
+    manager's address) that RFC 5545 reads in the feed (README "Host
+    rotation": "The host's manager is the occurrence's ORGANIZER"), and
+    python3-icalendar and ical.js read that ORGANIZER too (issue 11: "or
+    whatever encoding keeps the feed a single series that
+    python3-icalendar and ical.js expand to the right host per
+    occurrence")."""
+    want = {(k[0], k[1]): cfg.managers[o["host"]][1] if o.get("host") else None for k, o in tandem_occ.items()}
+    problems = []
+    for who, got in [("rfc", organizers)] + [(w, engines[w]) for w in ORGANIZER_ENGINES]:
+        # (an occurrence one lists and the other not is in the diffs above)
+        wrong = sorted((k, got[k], v) for k, v in want.items() if k in got and got[k] != v)
+        if wrong:
+            problems.append("{} [{} organizer]: {} occurrence(s) whose ORGANIZER is not the host's manager in "
+                            "preview:\n".format(label, who, len(wrong)) + "\n".join(
+                                "  {:<32} {}  ORGANIZER {}, host's manager {}".format(k[0], k[1], g, v)
+                                for k, g, v in wrong[:MAX_DIFF_LINES]))
+    return problems
+
+
+def check_config(path, tandem, tmp, stats, verbose):
+    cfg = Config(path)
+    run([tandem, "-c", path, "check"], "tandem check {}".format(path))
+    problems = []
+    seen = {who: set() for who in ["spec", "rfc"] + ENGINES}
+    # now + feed_horizon, before and after tandem ran: whole seconds, as
+    # tandem's clock has them
+    before = dt.datetime.now(UTC).replace(microsecond=0)
+    feeds = [None] + list(cfg.departments)
+    outputs = export_all(cfg, path, tandem, tmp, feeds)
+    after = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
+    horizons = sorted({before + cfg.feed_horizon, after + cfg.feed_horizon})
+    # a pair that never meets (a pairing that ends before its cycle does)
+    # is in no feed
+    meet = [m for m in cfg.meetings if m.pairing is None or spec_plans(cfg, horizons[0])[m.id].occurrences]
+    feeds = [(None, meet)] + [(d, [m for m in meet if d in m.departments]) for d in cfg.departments]
+    for dept, meetings in feeds:
+        label = "{} [{}]".format(cfg.name, dept or "all")
+        ics, feed, again, written, listed = outputs[dept]
         if again != feed or written != feed:
             problems.append("{}: exporting twice (or with -o) does not give byte-identical feeds".format(label))
         try:
-            by_uid = check_feed(feed, cfg, meetings, label)
+            parsed = check_feed(feed, cfg, meetings, label)
         except Failure as e:
             problems.append(str(e))
             continue
+        by_uid = parsed.series
         if dept is None:
-            problems += check_plain(cfg, feed, by_uid)
+            problems += check_plain(cfg, feed, by_uid, spec_plans(cfg, horizons[0]))
 
-        window = ["--from", iso(WINDOW_FROM), "--days", str(WINDOW_DAYS), "--json"]
         # cancelled occurrences are listed by preview, with their status,
         # and are in no calendar
-        preview = [o for o in json.loads(run([tandem, "-c", path, "preview"] + window + sel, label + " preview"))
-                   if o.get("status") != "cancelled"]
+        preview = [o for o in listed if o.get("status") != "cancelled"]
         tandem_occ = occurrence_keys(preview, label + " tandem preview")
+        tandem_cancelled = occurrence_keys([o for o in listed if o.get("status") == "cancelled"],
+                                           label + " tandem preview (cancelled)")
         zones = {m.id: zone(m.zone) for m in meetings}
-        for o in preview:
+        for o in listed:
             if o["meeting"] in zones:
                 t = parse_utc(o["start"]).astimezone(zones[o["meeting"]])
-                o["why"] = "{} {}".format(t.strftime("%a %Y-%m-%d %H:%M"), t.tzinfo)
+                o["why"] = "{} {} {}{}".format(t.strftime("%a %Y-%m-%d %H:%M"), t.tzinfo, o.get("reason") or "",
+                                               " host {}".format(o["host"]) if o.get("host") else "").strip()
         stats.feeds += 1
         stats.occurrences += len(tandem_occ)
+        stats.changed += sum(1 for o in listed if o.get("status") in ("moved", "cancelled"))
+        stats.hosted += sum(1 for o in preview if o.get("host"))
 
-        # spec: the INI, read independently, against tandem's preview
-        spec = spec_occurrences(cfg, meetings)
-        d = diff(label + " [spec]", spec, tandem_occ, "the README", "tandem", seen["spec"])
-        if d:
-            problems.append(d)
-        for k, o in tandem_occ.items():
-            want = spec.get(k)
-            if want and (o["title"], o["departments"], o["local"]) != (want["title"], want["departments"], want["local"]):
-                problems.append("{} [spec]: {} {}: title/departments/local {} {} {}, expected {} {} {}".format(
-                    label, k[0], k[1], o["title"], o["departments"], o["local"],
-                    want["title"], want["departments"], want["local"]))
-                break
-        if [o["start"] for o in preview] != sorted(o["start"] for o in preview):
+        problems += check_spec(cfg, label, meetings, tandem_occ, tandem_cancelled, horizons, seen["spec"])
+        if [o["start"] for o in listed] != sorted(o["start"] for o in listed):
             problems.append("{}: preview is not in time order".format(label))
 
         # rfc: the feed, read by RFC 5545, against tandem's preview. README:
@@ -1000,14 +1515,15 @@ def check_config(path, tandem, tmp, stats, verbose):
             if w0 not in rule_walls(ev["RRULE"][0][1], w0, w0):
                 problems.append("{} [rfc]: {}: DTSTART {} is not an instance of RRULE:{} (not synchronized: "
                                 "RFC 5545 section 3.8.5.3)".format(label, uid, w0, ev["RRULE"][0][1]))
-        expect, tally = feed_expectations(by_uid, cfg)
+        expect, tally = feed_expectations(parsed, cfg)
         d = diff(label + " [rfc]", expect["rfc"], tandem_occ, "RFC 5545 on the feed", "tandem", seen["rfc"])
         if d:
             problems.append(d)
 
         # the independent engines, run side by side
         drift = sabre_drift(by_uid)
-        for who, got in run_engines(ics, label).items():
+        engines, organizers = run_engines(ics, label, set(zones))
+        for who, got in engines.items():
             want = expect[who]
             if who == "sabre":
                 want, got, shifted = apply_drift(want, got, drift)
@@ -1022,6 +1538,7 @@ def check_config(path, tandem, tmp, stats, verbose):
             if verbose:
                 print("  {:<30} {:<7} {:>5} occurrences; known deviations: {}".format(
                     label, who, len(got), ", ".join("{} {}".format(k, v) for k, v in sorted(tally[who].items())) or "none"))
+        problems += check_hosts(cfg, label, tandem_occ, expect["organizers"], organizers)
     stats.configs += 1
     return problems
 
@@ -1067,8 +1584,10 @@ def main():
             if stats.deviations[who].get(k):
                 print("known deviation {} ({} occurrences): {}".format(k, stats.deviations[who][k], why))
     ndev = sum(v for d in stats.deviations.values() for v in d.values())
-    print("interop: {} config{}, {} feeds, {} occurrences, {} agree with tandem preview{}".format(
-        stats.configs, "" if stats.configs == 1 else "s", stats.feeds, stats.occurrences, ", ".join(ENGINES),
+    print("interop: {} config{}, {} feeds, {} occurrences ({} moved or cancelled, {} with a host), {} agree with "
+          "tandem preview{}".format(
+        stats.configs, "" if stats.configs == 1 else "s", stats.feeds, stats.occurrences, stats.changed, stats.hosted,
+        ", ".join(ENGINES),
         " (but for {} occurrence(s) of the known deviations above)".format(ndev) if ndev else ""))
     return 0
 

@@ -64,7 +64,7 @@ static void case_init(Case *c, ChatKind kind, const char *title, const char *oth
         c->rem = (Reminder){900, (char *)"15m"};
         c->m = (Meeting){.id = (char *)"m", .title = (char *)title, .departments = c->dp, .n_departments = 2,
                          .location = (char *)location, .description = (char *)description, .zone = c->d[0].zone};
-        c->o = (Occurrence){&c->m, 1796140800, 1796144400, 1796140800, OCCURRENCE_HELD, NULL};
+        c->o = (Occurrence){&c->m, 1796140800, 1796144400, 1796140800, OCCURRENCE_HELD, NULL, NULL};
 }
 
 static void case_build(Case *c, ChatMessage *msg)
@@ -641,7 +641,7 @@ static void test_invalid_utf8_payloads(void **state)
                 Reminder rem = {900, (char *)"15m"};
                 Meeting m = {.id = (char *)"m", .title = (char *)"T\xff\xfeitle", .departments = dp, .n_departments = 2,
                              .description = (char *)"\xed\xa0\x80 surrogate", .zone = d[0].zone};
-                Occurrence o = {&m, 1796140800, 1796144400, 1796140800, OCCURRENCE_HELD, NULL};
+                Occurrence o = {&m, 1796140800, 1796144400, 1796140800, OCCURRENCE_HELD, NULL, NULL};
                 ChatMessage msg;
                 chat_reminder(&m, &d[0], &o, &rem, o.start - 900, &msg);
                 assert_non_null(msg.body);
@@ -666,7 +666,7 @@ static void test_generic_payload(void **state)
         Reminder rem = {900, (char *)"15m"};
         Meeting m = {.id = (char *)"sync", .title = (char *)"Weekly <sync> *&*", .departments = dp, .n_departments = 2,
                      .location = (char *)"Room 1", .zone = d[0].zone};
-        Occurrence o = {&m, 1796140800, 1796144400, 1796140800, OCCURRENCE_HELD, NULL}; /* 2026-12-01T16:00:00Z */
+        Occurrence o = {&m, 1796140800, 1796144400, 1796140800, OCCURRENCE_HELD, NULL, NULL}; /* 2026-12-01T16:00:00Z */
         ChatMessage msg;
         chat_reminder(&m, &d[0], &o, &rem, o.start - 900, &msg);
         json_t *j = json_loads(msg.body, 0, NULL);

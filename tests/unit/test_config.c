@@ -105,9 +105,9 @@ static void test_unknown_sections_and_keys(void **state)
         static const ErrCase cases[] = {
                 {"section kind near miss", DEPTS "[meetng:sync]\n" TITLE DEPS DAY TIME START, "[meetng:sync]", 0,
                  NEEDLES("[meetng:sync]", "unknown section", "(did you mean \"meeting\"?)",
-                         "expected [tandem], [department:ID] or [meeting:ID]")},
+                         "expected [tandem], [department:ID], [meeting:ID] or [pairing:ID]")},
                 {"section kind far off", DEPTS "[calendar]\nname = x\n", "[calendar]", 0,
-                 NEEDLES("[calendar]", "unknown section", "expected [tandem], [department:ID] or [meeting:ID]"),
+                 NEEDLES("[calendar]", "unknown section", "expected [tandem], [department:ID], [meeting:ID] or [pairing:ID]"),
                  "did you mean"},
                 {"[tandem] takes no id", "[tandem:main]\ntimezone = UTC\n" DEPTS, "[tandem:main]", 0,
                  NEEDLES("[tandem:main]", "takes no id", "[tandem]")},
@@ -1687,6 +1687,132 @@ static void test_bad_changes_and_holidays(void **state)
         loaded_free(&l);
 }
 
+/* ------------------------------------------------------------------ */
+/* Host rotation and pairings (README "Host rotation and pairings")    */
+
+/* A fourth department with a manager, for rotations of three. */
+#define OPS "[department:ops]\nmanager = Ops Lead <ops@example.com>\n\n"
+#define PAIRING(body) OPS DEPTS "[pairing:lunches]\n" body
+#define P_TITLE "title = Cross-team lunch\n"
+#define P_DEPS "departments = sales, marketing, ops\n"
+#define P_DAY "day = thursday\n"
+#define P_TIME "time = 12:30\n"
+#define P_START "start = 2027-01-07\n"
+#define VALID_PAIRING PAIRING(P_TITLE P_DEPS P_DAY P_TIME P_START)
+
+static void test_host_rotation(void **state)
+{
+        (void)state;
+        Loaded l = load_text(OPS MEETING(TITLE "departments = sales, marketing, ops\n" DAY TIME START
+                                         "host = rotate\n"));
+        assert_int_equal(l.r, 0);
+        const Meeting *m = &l.config->meetings[0];
+        assert_null(m->host);
+        assert_int_equal(m->n_rotation, 3);
+        assert_string_equal(m->rotation[0]->id, "sales");
+        assert_string_equal(m->rotation[2]->id, "ops");
+        loaded_free(&l);
+
+        l = load_text(OPS MEETING(TITLE "departments = sales, marketing, ops, hr\n" DAY TIME START
+                                  "host = rotate: ops, sales\n"));
+        assert_int_equal(l.r, 0);
+        m = &l.config->meetings[0];
+        assert_int_equal(m->n_rotation, 2);
+        assert_string_equal(m->rotation[0]->id, "ops");
+        assert_string_equal(m->rotation[1]->id, "sales");
+        loaded_free(&l);
+
+        static const ErrCase cases[] = {
+                {"rotate with a department without manager", MEETING(TITLE "departments = sales, hr\n" DAY TIME START
+                                                                      "host = rotate\n"),
+                 "host =", 0, NEEDLES("[meeting:sync] host:", "[department:hr] has no \"manager\"")},
+                {"rotate: a department not in the meeting", MEETING(TITLE DEPS DAY TIME START "host = rotate: sales, hr\n"),
+                 "host =", 0, NEEDLES("[meeting:sync] host:", "\"hr\" is not one of this meeting's departments")},
+                {"rotate: near miss", MEETING(TITLE DEPS DAY TIME START "host = rotate: sales, marketng\n"), "host =", 0,
+                 NEEDLES("[meeting:sync] host:", "\"marketng\" is not one", "(did you mean \"marketing\"?)")},
+                {"rotate: twice", MEETING(TITLE DEPS DAY TIME START "host = rotate: sales, sales\n"), "host =", 0,
+                 NEEDLES("[meeting:sync] host:", "\"sales\" is listed twice")},
+                {"rotate: one", MEETING(TITLE DEPS DAY TIME START "host = rotate: sales\n"), "host =", 0,
+                 NEEDLES("[meeting:sync] host:", "a rotation needs two or more departments", "write host = sales")},
+                {"rotate, something else", MEETING(TITLE DEPS DAY TIME START "host = rotate sales\n"), "host =", 0,
+                 NEEDLES("[meeting:sync] host:", "expected \"rotate\" or \"rotate: DEPARTMENT, DEPARTMENT, ...\"")},
+        };
+        run_cases(cases, ELEMENTSOF(cases));
+}
+
+static void test_pairing(void **state)
+{
+        (void)state;
+        Loaded l = load_text(PAIRING(P_TITLE P_DEPS P_DAY P_TIME P_START "cadence = every 2 weeks\nhost = rotate\n"
+                                     "skip = 2027-02-04 (offsite)\nremind = 1d, 30m\non_holiday = keep\n"));
+        assert_int_equal(l.r, 0);
+        assert_int_equal(l.config->n_pairings, 1);
+        assert_int_equal(l.config->n_own_meetings, 0);
+        const Pairing *p = &l.config->pairings[0];
+        assert_string_equal(p->template.id, "lunches");
+        assert_int_equal(p->template.n_departments, 3);
+        assert_int_equal(p->template.interval, 2);
+        assert_int_equal(p->template.n_rotation, 3);
+        assert_int_equal(p->template.n_skip, 1);
+        assert_int_equal(p->template.n_reminders, 2);
+        assert_false(p->explicit_rounds);
+        loaded_free(&l);
+
+        /* rounds one rule per pair cannot say */
+        static const struct {
+                const char *cadence, *day;
+                bool explicit_rounds;
+        } kinds[] = {
+                {"weekly", "thursday", false},         {"every 3 weeks", "monday", false},
+                {"weekly", "tuesday, thursday", true}, {"monthly", "second tuesday", false},
+                {"monthly", "last friday", false},     {"monthly", "28", false},
+                {"monthly", "29", true},               {"monthly", "31", true},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                _cleanup_free_ char *text = xasprintf(PAIRING(P_TITLE P_DEPS P_TIME P_START "cadence = %s\nday = %s\n"),
+                                                      kinds[i].cadence, kinds[i].day);
+                l = load_text(text);
+                assert_int_equal(l.r, 0);
+                if (l.config->pairings[0].explicit_rounds != kinds[i].explicit_rounds)
+                        fail_msg("%s on %s: explicit_rounds %d", kinds[i].cadence, kinds[i].day,
+                                 l.config->pairings[0].explicit_rounds);
+                loaded_free(&l);
+        }
+        l = load_text(PAIRING(P_TITLE P_DEPS P_TIME P_START "cadence = rrule:FREQ=MONTHLY;BYDAY=1MO\n"));
+        assert_int_equal(l.r, 0);
+        assert_true(l.config->pairings[0].explicit_rounds);
+        loaded_free(&l);
+
+        /* two departments: one pair every round, a warning */
+        static const char two[] = PAIRING(P_TITLE "departments = sales, marketing\n" P_DAY P_TIME P_START);
+        l = load_text(two);
+        assert_int_equal(l.r, 0);
+        expect_diag(&l.diags, l.path, line_of(two, "departments ="), "warning:",
+                    "[pairing:lunches] departments: two departments make one pair");
+        loaded_free(&l);
+
+        static const ErrCase cases[] = {
+                {"move", PAIRING(P_TITLE P_DEPS P_DAY P_TIME P_START "move = 2027-01-07 -> 2027-01-08\n"), "move =", 0,
+                 NEEDLES("[pairing:lunches] move: not used in a pairing", "skip the round")},
+                {"a fixed host", PAIRING(P_TITLE P_DEPS P_DAY P_TIME P_START "host = sales\n"), "host =", 0,
+                 NEEDLES("[pairing:lunches] host: expected \"rotate\"", "a fixed host cannot host every pair")},
+                {"rotate with an order", PAIRING(P_TITLE P_DEPS P_DAY P_TIME P_START "host = rotate: ops, sales\n"),
+                 "host =", 0, NEEDLES("[pairing:lunches] host: expected \"rotate\"", "each pair's two departments")},
+                {"rotate without managers", PAIRING(P_TITLE "departments = sales, ops, hr\n" P_DAY P_TIME P_START
+                                                    "host = rotate\n"),
+                 "host =", 0, NEEDLES("[pairing:lunches] host:", "[department:hr] has no \"manager\"")},
+                {"one department", PAIRING(P_TITLE "departments = sales\n" P_DAY P_TIME P_START), "departments =", 0,
+                 NEEDLES("[pairing:lunches] departments: a pairing needs two or more departments, got 1")},
+                {"unknown key", PAIRING(P_TITLE P_DEPS P_DAY P_TIME P_START "pairs = 3\n"), "pairs =", 0,
+                 NEEDLES("[pairing:lunches] pairs: unknown key")},
+                {"the id of a meeting", OPS VALID_MEETING "[pairing:sync]\n" P_TITLE P_DEPS P_DAY P_TIME P_START,
+                 "[pairing:sync]", 0, NEEDLES("[pairing:sync] [meeting:sync] is defined already (line")},
+                {"a section kind near miss", VALID_MEETING "[paring:lunches]\n" P_TITLE, "[paring:lunches]", 0,
+                 NEEDLES("unknown section (did you mean \"pairing\"?)")},
+        };
+        run_cases(cases, ELEMENTSOF(cases));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1718,6 +1844,8 @@ int main(void)
                 cmocka_unit_test(test_state_directory_env),
                 cmocka_unit_test(test_changes_and_holidays),
                 cmocka_unit_test(test_bad_changes_and_holidays),
+                cmocka_unit_test(test_host_rotation),
+                cmocka_unit_test(test_pairing),
                 cmocka_unit_test(test_paths_relative_to_config),
                 cmocka_unit_test(test_values_parsed),
                 cmocka_unit_test(test_warnings),

@@ -96,6 +96,101 @@ static void test_upgrade_from_0_1(void **state)
         ledger_close(l);
 }
 
+/* Version 2 (notices beside reminders) gains the hosts and epochs tables
+ * and keeps its rows as they are: a notice stays a notice. */
+static void test_upgrade_from_2(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *dir = state_dir("v2");
+        assert_int_equal(mkdir(dir, 0700), 0);
+        _cleanup_free_ char *path = xasprintf("%s/ledger.sqlite", dir);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                "CREATE TABLE reminders("
+                "  kind TEXT NOT NULL DEFAULT 'reminder' CHECK (kind IN ('reminder', 'cancelled', 'moved')),"
+                "  meeting TEXT NOT NULL, start INTEGER NOT NULL, offset_s INTEGER NOT NULL, department TEXT NOT NULL,"
+                "  status TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'failed', 'missed', 'superseded')),"
+                "  attempts INTEGER NOT NULL DEFAULT 0, http_status INTEGER, error TEXT, updated INTEGER NOT NULL,"
+                "  told INTEGER, PRIMARY KEY (meeting, start, kind, offset_s, department)) WITHOUT ROWID;"
+                "CREATE TABLE meetings(id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, sequence INTEGER NOT NULL,"
+                " modified INTEGER NOT NULL);"
+                "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+                "INSERT INTO reminders VALUES ('cancelled', 'sync', 1796223600, 0, 'sales', 'sent', 1, 200, NULL,"
+                " 1796137200, 0);"
+                "INSERT INTO meta VALUES ('clock', 'real');"
+                "PRAGMA user_version = 2;",
+                NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+
+        Ledger *l = NULL;
+        assert_int_equal(ledger_open(dir, false, &l), 0);
+        MessageKey notice = {MESSAGE_CANCELLED, "sync", 1796223600, 0, "sales", 0};
+        assert_int_equal(status_of(l, &notice), LEDGER_SENT);
+        History h = {0};
+        assert_int_equal(ledger_history(l, &h), 0);
+        assert_int_equal(h.n_hosts + h.n_epochs, 0);
+        ledger_close(l);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), 3);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
+/* Who hosted: the first record stands. Epochs: fresh ones are written, a
+ * fresh epoch n replaces the recorded n. */
+static void test_history(void **state)
+{
+        (void)state;
+        _cleanup_free_ char *dir = state_dir("history");
+        Ledger *l = NULL;
+        assert_int_equal(ledger_open(dir, false, &l), 0);
+        History h = {0};
+        history_add_host(&h, "sync", 200, "sales");
+        history_add_host(&h, "sync", 100, "marketing");
+        history_add_host(&h, "lunch.a.b", 100, "a");
+        assert_int_equal(ledger_record_hosts(l, &h, 50), 0);
+        history_clear(&h);
+        history_add_host(&h, "sync", 200, "support"); /* too late: sales hosted */
+        history_add_host(&h, "sync", 300, "support");
+        assert_int_equal(ledger_record_hosts(l, &h, 60), 0);
+        history_clear(&h);
+
+        char *abc[] = {(char *)"a", (char *)"b", (char *)"c"}, *abcd[] = {(char *)"a", (char *)"b", (char *)"c", (char *)"d"};
+        history_add_epoch(&h, "lunch", 1, 100, abc, 3)->fresh = true;
+        history_add_epoch(&h, "lunch", 2, 500, abcd, 4); /* not fresh: not written */
+        assert_int_equal(ledger_record_epochs(l, &h, 70), 0);
+        history_clear(&h);
+
+        assert_int_equal(ledger_history(l, &h), 0);
+        assert_int_equal(h.n_hosts, 4);
+        assert_string_equal(history_host(&h, "sync", 100), "marketing");
+        assert_string_equal(history_host(&h, "sync", 200), "sales");
+        assert_string_equal(history_host(&h, "sync", 300), "support");
+        assert_string_equal(history_host(&h, "lunch.a.b", 100), "a");
+        assert_null(history_host(&h, "sync", 400));
+        assert_int_equal(h.n_epochs, 1);
+        assert_int_equal(h.epochs[0].n_departments, 3);
+        assert_string_equal(h.epochs[0].departments[2], "c");
+        /* redefined before anybody heard of it */
+        strv_free(h.epochs[0].departments, h.epochs[0].n_departments);
+        h.epochs[0].departments = xcalloc(5, sizeof(char *));
+        for (size_t i = 0; i < 4; i++)
+                h.epochs[0].departments[i] = xstrdup(abcd[i]);
+        h.epochs[0].n_departments = 4;
+        h.epochs[0].fresh = true;
+        assert_int_equal(ledger_record_epochs(l, &h, 80), 0);
+        history_clear(&h);
+        assert_int_equal(ledger_history(l, &h), 0);
+        assert_int_equal(h.n_epochs, 1);
+        assert_int_equal(h.epochs[0].n_departments, 4);
+        history_clear(&h);
+        ledger_close(l);
+}
+
 static void set_fsize(rlim_t max)
 {
         struct rlimit r = {max, RLIM_INFINITY};
@@ -323,6 +418,8 @@ int main(void)
                 cmocka_unit_test(test_lock),
                 cmocka_unit_test(test_clock_kind),
                 cmocka_unit_test(test_upgrade_from_0_1),
+                cmocka_unit_test(test_upgrade_from_2),
+                cmocka_unit_test(test_history),
                 cmocka_unit_test(test_fail_closed),
                 cmocka_unit_test(test_sent_stays_sent),
                 cmocka_unit_test(test_notices_and_told),

@@ -1392,6 +1392,34 @@ static void test_skip_and_move(void **state)
         built_free(&b);
 }
 
+/* A bounded meeting whose every occurrence is changed: DTSTART stays on
+ * the first, excluded by EXDATE; a moved one is published apart. Nothing
+ * held is left in the feed (found by the interop oracle). */
+static void test_every_occurrence_changed(void **state)
+{
+        (void)state;
+        Built b = build("day = thursday\ntime = 10:00\nstart = 2026-06-11\nend = 2026-06-18\n"
+                        "skip = 2026-06-18\nmove = 2026-06-11 -> 2026-06-10\n");
+        EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 6, 10, 10, 0));
+        char *ev = icalcomponent_as_ical_string_r(b.s->events[0]);
+        assert_non_null(strstr(ev, "DTSTART:20260611T100000"));
+        assert_non_null(strstr(ev, "EXDATE:20260611T100000"));
+        assert_non_null(strstr(ev, "EXDATE:20260618T100000"));
+        free(ev);
+        assert_int_equal(b.s->n_exceptions[0], 1);
+        char *apart = icalcomponent_as_ical_string_r(b.s->exceptions[0][0]);
+        assert_non_null(strstr(apart, "UID:m.20260611@tandem.invalid"));
+        assert_null(strstr(apart, "RECURRENCE-ID"));
+        free(apart);
+        Occurrence *occ = NULL;
+        size_t n = schedule_occurrences(b.s, Y2026, Y2027, NULL, true, &occ);
+        assert_int_equal(n, 2);
+        assert_int_equal(occ[0].status, OCCURRENCE_MOVED);
+        assert_int_equal(occ[1].status, OCCURRENCE_CANCELLED);
+        free(occ);
+        built_free(&b);
+}
+
 /* What a change by hand must name: an occurrence, and a free date. */
 static void test_bad_changes(void **state)
 {
@@ -1458,6 +1486,7 @@ int main(void)
                 cmocka_unit_test(test_feed_horizon_key),
                 cmocka_unit_test(test_skip_and_move),
                 cmocka_unit_test(test_bad_changes),
+                cmocka_unit_test(test_every_occurrence_changed),
         };
         return cmocka_run_group_tests_name("schedule", tests, NULL, tmp_cleanup);
 }
