@@ -936,7 +936,7 @@ static int parse_later(Ctx *ctx, const char *v, void *field)
         return 0;
 }
 
-typedef enum SectionKind { SECTION_TANDEM, SECTION_DEPARTMENT, SECTION_MEETING, SECTION_PAIRING } SectionKind;
+typedef enum SectionKind { SECTION_TANDEM, SECTION_DEPARTMENT, SECTION_MEETING, SECTION_PAIRING, SECTION_KINDS } SectionKind;
 
 /* Which sections a key is for: bits (1 << SectionKind). */
 #define T (1u << SECTION_TANDEM)
@@ -1549,7 +1549,7 @@ static void config_validate(Config *c, Diags *diags)
 {
         Ctx ctx = {.config = c, .diags = diags};
         int *kinds = xcalloc(c->n_sections, sizeof(int));
-        StrMap seen[SECTION_MEETING + 1] = {0};
+        StrMap seen[SECTION_KINDS] = {0};
 
         for (size_t i = 0; i < c->n_sections; i++) {
                 ctx.section = &c->sections[i];
