@@ -33,6 +33,7 @@ typedef struct Served {
         char *name, *title;
         const char *type;
         struct MHD_Response *plain, *gzip;
+        struct MHD_Response *unchanged[2]; /* 304s (identity, gzip), made at the first */
         const char *body;       /* the identity bytes, owned by plain */
         const char *gz;         /* the gzip bytes, owned by gzip */
         size_t len, gz_len;
@@ -357,6 +358,9 @@ static void served_done(Served *s)
                 MHD_destroy_response(s->plain);
         if (s->gzip)
                 MHD_destroy_response(s->gzip);
+        for (size_t i = 0; i < ELEMENTSOF(s->unchanged); i++)
+                if (s->unchanged[i])
+                        MHD_destroy_response(s->unchanged[i]);
         free(s->name);
         free(s->title);
         *s = (Served){0};
@@ -693,12 +697,14 @@ static enum MHD_Result serve_prepared(Http *h, struct MHD_Connection *c, Served 
         bool gz = ae && http_accepts_gzip(ae);
         const char *etag = gz ? s->etag_gz : s->etag;
         if (not_modified(c, s, etag)) {
-                struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-                add_headers(token, r, etag, s->last_modified);
-                enum MHD_Result ret = MHD_queue_response(c, 304, r);
-                MHD_destroy_response(r);
+                /* the same few headers every time: built once */
+                struct MHD_Response **r = &s->unchanged[gz];
+                if (!*r && (*r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)))
+                        add_headers(token, *r, etag, s->last_modified);
+                if (!*r)
+                        return reply_text(h, c, 500, "500 internal server error\n", NULL);
                 count(h, 304);
-                return ret;
+                return MHD_queue_response(c, 304, *r);
         }
         bool fresh;
         struct MHD_Response *r = served_response(token, s, gz, &fresh);
