@@ -1,4 +1,4 @@
-/* config.h — the INI file as validated C structs (SPEC.md section 1).
+/* config.h — the INI file as validated C structs (README "Config reference", tandem.ini(5)).
  * Every value remembers the line it came from, so later stages can point
  * back at the cause of a problem. */
 #pragma once

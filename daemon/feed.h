@@ -1,4 +1,4 @@
-/* feed.h — the iCalendar feeds (SPEC.md section 3): all meetings, or one
+/* feed.h — the iCalendar feeds (README "The feeds"): all meetings, or one
  * department's, as RFC 5545 text with the RFC 7986 feed properties. */
 #pragma once
 

@@ -1,4 +1,4 @@
-/* main.c — the command line (SPEC.md section 2): check, export, preview.
+/* main.c — the command line (README "Command reference", tandem(8)): check, export, preview.
  * Exit status: 0 success, 1 the config or the work failed, 2 usage. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,5 +1,5 @@
 /* metrics.h — the /metrics page in the Prometheus text exposition format
- * (SPEC.md section 4). */
+ * (README "The feed server"). */
 #pragma once
 
 #include <stdint.h>

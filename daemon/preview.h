@@ -1,5 +1,5 @@
 /* preview.h — `tandem preview`: the schedule as a person reads it, or as
- * JSON for programs (SPEC.md section 2). */
+ * JSON for programs (README "Command reference"). */
 #pragma once
 
 #include <stdio.h>

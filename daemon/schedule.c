@@ -931,7 +931,7 @@ static void edges_warn(Build *b, const Walls *ws)
 }
 
 /* For weekly cadences the first occurrence is the first listed weekday on
- * or after `start`, and INTERVAL counts weeks from its week (SPEC.md). */
+ * or after `start`, and INTERVAL counts weeks from its week (README "Config reference", `[meeting:ID]`). */
 static Date weekly_first(const Meeting *m)
 {
         int64_t d = date_to_days(m->start);

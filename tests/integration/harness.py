@@ -74,7 +74,7 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 def when_pattern(start, end, zone):
     """A regex for the start and end of a meeting in a zone as the
     reminder must show them: the local day and month, HH:MM of start and
-    end, and the zone's abbreviation (SPEC section 5), computed here with
+    end, and the zone's abbreviation (README "Chats"), computed here with
     Python's zoneinfo, independently of the daemon."""
     a, b = local(start, zone), local(end, zone)
     parts = [r"\b%d %s\b" % (a.day, MONTHS[a.month - 1]), re.escape(a.strftime("%H:%M"))]

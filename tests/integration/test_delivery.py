@@ -1,4 +1,4 @@
-"""Delivery against a misbehaving chat (SPEC.md section 5): 5xx and network
+"""Delivery against a misbehaving chat (README "Delivery guarantees"): 5xx and network
 errors are retried with exponential backoff, 429 waits for Retry-After (or
 Discord's retry_after), other 4xx fail at once and are never retried, a
 reminder is given up when its meeting starts, and one webhook URL gets at

@@ -1,4 +1,4 @@
-"""The feed server (SPEC.md section 4) over real HTTP: every row of the
+"""The feed server (README "The feed server") over real HTTP: every row of the
 table, conditional requests, gzip, tokens, hostile paths and methods, the
 files on disk against what is served, ETags across reloads, /healthz and
 /metrics, and a slow client that must not hold up the others."""

@@ -1,4 +1,4 @@
-"""`tandem notify-test DEPARTMENT` (SPEC.md sections 2 and 5): posts one
+"""`tandem notify-test DEPARTMENT` (README "Command reference", "Delivery guarantees"): posts one
 test message in the department's chat shape and reports the HTTP outcome;
 exit 0 on success, 1 when the chat refused it."""
 

@@ -1,4 +1,4 @@
-"""Reload (SPEC.md section 5): SIGHUP re-reads the config. A broken config
+"""Reload (README "Delivery guarantees"): SIGHUP re-reads the config. A broken config
 is rejected with its errors logged and the running schedule kept; a valid
 one takes effect without re-sending anything already delivered, and the
 feeds are rewritten with SEQUENCE raised for the changed meeting only."""

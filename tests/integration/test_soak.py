@@ -7,7 +7,7 @@ killed with SIGKILL at three random moments, with requests in flight, and
 restarted ten minutes to eight hours (of its clock) later.
 
 Afterwards, for every reminder `tandem preview --json` predicts for the
-window (SPEC.md section 5):
+window (README "Delivery guarantees"):
 
 - sent: recorded 'sent' in the ledger and answered 2xx by the sink;
 - failed: allowed only if the sink never answered it 2xx and either its

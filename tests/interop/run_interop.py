@@ -659,7 +659,7 @@ def spec_plans(cfg, horizon):
 
 
 def spec_occurrences(cfg, meetings, horizon):
-    """The SPEC expectation, as two {(meeting, start, end): preview-like
+    """The expectation from the README and the issues, as two {(meeting, start, end): preview-like
     dict}: the occurrences held (where they are, moved or not), and those
     cancelled (at the start they would have had), as issue 10 makes of the
     rule's occurrences and issue 11 of the pairings and hosts

@@ -1,4 +1,4 @@
-/* test_feed.c — feed_render (SPEC.md section 3): RFC 5545 text with the
+/* test_feed.c — feed_render (README "The feeds"): RFC 5545 text with the
  * RFC 7986 feed properties, one VEVENT with one RRULE per meeting, plain
  * IANA TZIDs, stable bytes. */
 #include "helpers.h"

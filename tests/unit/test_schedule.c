@@ -1,5 +1,5 @@
-/* test_schedule.c — which instants meetings happen at (SPEC.md section 1,
- * "Which dates" and "Time semantics"), through schedule_new and
+/* test_schedule.c — which instants meetings happen at (README "Config reference",
+ * "Which dates", and tandem.ini(5)), through schedule_new and
  * schedule_occurrences, and the tz.c functions under them. Every expected
  * instant is written out in UTC and computed by the C library. */
 #include "helpers.h"
@@ -313,7 +313,7 @@ static void test_rrule_count(void **state)
         EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 1, 14, 10, 0), utc(2026, 2, 11, 10, 0), utc(2026, 3, 11, 10, 0));
         built_free(&b);
 
-        /* SPEC.md: RFC 5545's reading with DTSTART at start + time, less
+        /* README "Which dates": RFC 5545's reading with DTSTART at start + time, less
          * start itself. RFC 5545 counts that DTSTART as one of COUNT=3, so
          * two real occurrences remain. */
         b = build("cadence = rrule:FREQ=MONTHLY;BYDAY=2WE;COUNT=3\ntime = 10:00\nstart = 2026-01-01\n");
