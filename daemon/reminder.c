@@ -493,11 +493,11 @@ static bool pair_named(const Meeting *m, const char *id)
 
 /* The meeting of the new plan that id names: itself, or, for a pair whose
  * epoch has no round any more, the same two departments' pair now. */
-static const Meeting *meeting_named(const Schedule *s, const char *id)
+static const Meeting *meeting_named(const Schedule *s, const StrMap *ids, const char *id)
 {
-        for (size_t i = 0; i < s->config->n_meetings; i++)
-                if (streq(s->config->meetings[i].id, id))
-                        return &s->config->meetings[i];
+        const Meeting *m = strmap_get(ids, id);
+        if (m)
+                return m;
         for (size_t i = 0; i < s->config->n_meetings; i++)
                 if (pair_named(&s->config->meetings[i], id))
                         return &s->config->meetings[i];
@@ -558,10 +558,10 @@ static void cover(Reminders *r, const Meeting *m, const Told *told, const Occurr
 
 /* One occurrence people were told of, against the plan now: a notice at
  * once if it moved or was cancelled since. */
-static void diff_one(Reminders *r, const Told *t, const Told *all, size_t n_all, int64_t now)
+static void diff_one(Reminders *r, const StrMap *ids, const Told *t, const Told *all, size_t n_all, int64_t now)
 {
         const Schedule *s = r->schedule;
-        const Meeting *m = meeting_named(s, t->meeting);
+        const Meeting *m = meeting_named(s, ids, t->meeting);
         ssize_t di = m ? dept_index(m, t->department) : -1;
         if (di < 0 || t->told == 0)
                 return; /* a meeting or department gone; or told it is cancelled */
@@ -600,25 +600,35 @@ static void diff(Reminders *r, const Schedule *old, int64_t now)
                 return;
         }
         alloc = n;
-        _cleanup_free_ Occurrence *soon = NULL;
-        size_t n_soon = old ? schedule_occurrences(old, now, now + ANNOUNCE_SOON + 28 * 86400, NULL, false, &soon) : 0;
-        for (size_t i = 0; i < n_soon; i++) {
-                const Meeting *m = soon[i].meeting;
-                int64_t first = INT64_MAX;
+        for (size_t i = 0; old && i < old->config->n_meetings; i++) {
+                const Meeting *m = &old->config->meetings[i];
+                int64_t earliest = 0; /* the first reminder's offset */
                 for (size_t k = 0; k < m->n_reminders; k++)
-                        if (soon[i].start - m->reminders[k].before < first)
-                                first = soon[i].start - m->reminders[k].before;
-                if (first <= now || first > now + ANNOUNCE_SOON)
+                        if (m->reminders[k].before > earliest)
+                                earliest = m->reminders[k].before;
+                if (m->n_reminders == 0)
                         continue;
-                for (size_t di = 0; di < m->n_departments; di++)
-                        if (!told_find(told, n, m->id, soon[i].rid, m->departments[di]->id)) {
-                                GROW(told, n, alloc);
-                                told[n++] = (Told){xstrdup(m->id), xstrdup(m->departments[di]->id), soon[i].rid,
-                                                   soon[i].start};
-                        }
+                _cleanup_free_ Occurrence *soon = NULL;
+                size_t n_soon = schedule_meeting_occurrences(old, m, now, now + ANNOUNCE_SOON + earliest + 1, &soon);
+                for (size_t j = 0; j < n_soon; j++) {
+                        int64_t first = soon[j].start - earliest;
+                        if (first <= now || first > now + ANNOUNCE_SOON)
+                                continue;
+                        for (size_t di = 0; di < m->n_departments; di++)
+                                if (!told_find(told, n, m->id, soon[j].rid, m->departments[di]->id)) {
+                                        GROW(told, n, alloc);
+                                        told[n++] = (Told){xstrdup(m->id), xstrdup(m->departments[di]->id),
+                                                           soon[j].rid, soon[j].start};
+                                }
+                }
         }
+        /* The new plan's meetings by id: one lookup per occurrence told. */
+        StrMap ids = {0};
+        for (size_t i = 0; i < r->schedule->config->n_meetings; i++)
+                strmap_put(&ids, r->schedule->config->meetings[i].id, &r->schedule->config->meetings[i]);
         for (size_t i = 0; i < n; i++)
-                diff_one(r, &told[i], told, n, now);
+                diff_one(r, &ids, &told[i], told, n, now);
+        strmap_free(&ids);
         ledger_told_free(told, n);
 }
 

@@ -287,6 +287,20 @@ typedef struct NextCache {
         Occurrence occ;
 } NextCache;
 
+size_t schedule_meeting_occurrences(const Schedule *s, const Meeting *m, int64_t from, int64_t to, Occurrence **ret)
+{
+        size_t i = (size_t)(m - s->config->meetings), n = 0, alloc = 0;
+        /* schedule_next's last answer, when it stands for `from`, says
+         * whether anything starts before `to`: most meetings are days
+         * away, and then no iterator is needed. */
+        const NextCache *c = &s->next[i];
+        *ret = NULL;
+        if (c->asked && c->from <= from && (c->found ? from <= c->occ.start && c->occ.start >= to : true))
+                return 0;
+        expand_meeting(s, i, from, to, SIZE_MAX, false, ret, &n, &alloc);
+        return n;
+}
+
 bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence *ret)
 {
         size_t i = (size_t)(m - s->config->meetings);
@@ -371,6 +385,13 @@ bool schedule_occurrence(const Schedule *s, const Meeting *m, int64_t rid, Occur
                 *ret = (Occurrence){m, e->cancelled ? rid : e->start, (e->cancelled ? rid : e->start) + m->duration, rid,
                                     e->cancelled ? OCCURRENCE_CANCELLED : OCCURRENCE_MOVED, e->reason,
                                     e->cancelled ? NULL : schedule_host(s, i, rid)};
+                return true;
+        }
+        /* Most often asked for the next occurrence, which schedule_next
+         * has found already: no iterator then. */
+        const NextCache *c = &s->next[i];
+        if (c->asked && c->found && c->occ.rid == rid && c->occ.start == rid) {
+                *ret = c->occ;
                 return true;
         }
         Occurrence *v = NULL;

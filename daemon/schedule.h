@@ -119,6 +119,8 @@ size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const D
  * rule) that start in [from, to), at most max of them; appends to *ret. */
 void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, size_t max,
                      Occurrence **ret, size_t *n, size_t *alloc);
+/* Meeting m's occurrences held that start in [from, to), in time order. */
+size_t schedule_meeting_occurrences(const Schedule *s, const Meeting *m, int64_t from, int64_t to, Occurrence **ret);
 /* The next occurrence held, starting at or after `from`; false if none. */
 bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence *ret);
 /* The meeting's occurrence by the rule at rid (held, moved or cancelled);
