@@ -427,17 +427,24 @@ static void on_timer(void *userdata)
  * as failed, where they would otherwise stay "sending" for ever. */
 static void record_missed(Reminders *r, const Schedule *s, int64_t since, int64_t now)
 {
-        _cleanup_free_ Occurrence *occ = NULL;
-        size_t n = schedule_occurrences(s, since, now + 1, NULL, false, &occ);
-        for (size_t i = 0; i < n; i++) {
-                const Meeting *m = occ[i].meeting;
-                for (size_t ri = 0; ri < m->n_reminders; ri++)
-                        for (size_t di = 0; di < m->n_departments; di++) {
-                                Entry e = {.due = occ[i].start - m->reminders[ri].before, .kind = MESSAGE_REMINDER,
-                                           .occ = occ[i], .reminder = ri, .dept = di};
-                                if (fire(r, &e, now) < 0)
-                                        return; /* the ledger cannot be read: they stay as they are */
-                        }
+        for (size_t i = 0; i < s->config->n_meetings; i++) {
+                const Meeting *m = &s->config->meetings[i];
+                Occurrence next;
+                /* Asked first as the next occurrence from `since`: after a
+                 * short downtime most meetings have none, and the answer,
+                 * cached, is the one their reminders ask for next. */
+                if (m->n_reminders == 0 || !schedule_next(s, m, since, &next) || next.start > now)
+                        continue;
+                _cleanup_free_ Occurrence *occ = NULL;
+                size_t n = schedule_meeting_occurrences(s, m, since, now + 1, &occ);
+                for (size_t k = 0; k < n; k++)
+                        for (size_t ri = 0; ri < m->n_reminders; ri++)
+                                for (size_t di = 0; di < m->n_departments; di++) {
+                                        Entry e = {.due = occ[k].start - m->reminders[ri].before,
+                                                   .kind = MESSAGE_REMINDER, .occ = occ[k], .reminder = ri, .dept = di};
+                                        if (fire(r, &e, now) < 0)
+                                                return; /* the ledger cannot be read: they stay as they are */
+                                }
         }
 }
 
