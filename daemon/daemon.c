@@ -28,6 +28,7 @@
 #define STOP_TIMEOUT_USEC (3 * USEC_PER_SEC)
 
 typedef struct Publish Publish;
+typedef struct Reload Reload;
 
 typedef struct Daemon {
         const char *config_path;
@@ -41,6 +42,7 @@ typedef struct Daemon {
         Refresh *refresh;
         Http *http;
         Publish *publish; /* the feeds of the schedule being published, if not done yet */
+        Reload *reload;   /* a reload under way */
         bool stopping;
         bool last_reload_ok;
         int64_t last_reload, started;
@@ -61,6 +63,12 @@ static int read_history(void *userdata, const Config *c, History *h)
 /* Config + schedule, with every error logged, and the pairings' new
  * epochs recorded once the config is accepted. d is NULL for notify-test,
  * which needs no ledger. */
+static void log_diags(const Diags *diags)
+{
+        for (size_t i = 0; i < diags->n; i++)
+                log_msg(strstr(diags->lines[i], ": warning: ") ? LOG_WARNING : LOG_ERR, "%s", diags->lines[i]);
+}
+
 static int load(Daemon *d, const char *path, bool fetch, Config **config, Schedule **schedule)
 {
         Diags diags = {0};
@@ -71,8 +79,7 @@ static int load(Daemon *d, const char *path, bool fetch, Config **config, Schedu
         ScheduleOptions o = {.now = clock_now(), .fetch = fetch, .simulated = clock_is_virtual(),
                              .history = d ? &history : NULL, .read_history = d ? read_history : NULL, .userdata = d};
         int r = schedule_load(path, &o, config, schedule, &diags);
-        for (size_t i = 0; i < diags.n; i++)
-                log_msg(strstr(diags.lines[i], ": warning: ") ? LOG_WARNING : LOG_ERR, "%s", diags.lines[i]);
+        log_diags(&diags);
         if (r < 0 && r != -EINVAL && r != -ENOLCK && r != -EIO)
                 log_error("cannot read %s: %s", path, strerror(-r));
         if (r == 0 && d)
@@ -389,26 +396,71 @@ static void refresh_follow(Daemon *d)
         refresh_set(d->refresh, d->config->state_dir, urls, n, calendars_missing(d->schedule->calendars));
 }
 
-static void reload(Daemon *d)
+/* ---- reloading ---------------------------------------------------------
+ *
+ * SIGHUP reads the config again on the loop, a step at a time, so that the
+ * feeds, /healthz and /metrics are served meanwhile (README "Delivery
+ * guarantees", tandem(8) "run"):
+ *  1. the config is read and checked, and what the ledger remembers of
+ *     hosts and pairings read;
+ *  2. the new plan is built (its rules checked too: their errors refuse
+ *     the reload as the config's do);
+ *  3. each meeting's next occurrence is found, a batch at a time: the
+ *     reminders ask for it next, and schedule_next() keeps the answer;
+ *  4. the reminders move to the new plan, which is published.
+ * Reminders wait meanwhile (the plan they go by is being replaced) and go
+ * out at step 4 if one fell due; the step clock stands still. A SIGHUP
+ * during a reload, or the daily rebuild, starts it again from step 1. */
+#define RELOAD_MEETINGS 500 /* per batch: a few milliseconds */
+
+enum { RELOAD_READ, RELOAD_PLAN, RELOAD_NEXT, RELOAD_SWITCH };
+
+struct Reload {
+        sd_event_source *source;
+        int step;
+        size_t next;
+        int result;
+        Config *config;
+        Schedule *schedule;
+        History history;
+        Diags diags;
+};
+
+static Reload *reload_free(Reload *rl)
 {
-        Config *config = NULL;
-        Schedule *schedule = NULL;
-        sd_notify(false, "RELOADING=1");
-        log_info("reloading %s", d->config_path);
-        /* Who hosted what so far stays so, whatever the new config says. */
-        reminders_record_hosts(d->reminders);
-        if (load(d, d->config_path, false, &config, &schedule) < 0) {
-                char when[32];
-                tz_format_rfc3339(icaltimezone_get_utc_timezone(), clock_now(), when);
-                log_error("reload refused: %s has errors; keeping the running schedule", d->config_path);
-                free(d->reload_error);
-                d->reload_error = xasprintf("reload refused at %s: %s has errors (see the log); running the previous config",
-                                            when, d->config_path);
-                d->last_reload_ok = false;
-                d->last_reload = clock_now();
-                notify_ready(d);
-                return;
-        }
+        if (!rl)
+                return NULL;
+        sd_event_source_disable_unref(rl->source);
+        schedule_free(rl->schedule);
+        config_free(rl->config);
+        history_clear(&rl->history);
+        diag_free(&rl->diags);
+        free(rl);
+        clock_busy_end();
+        return NULL;
+}
+
+static void reload_refused(Daemon *d)
+{
+        char when[32];
+        tz_format_rfc3339(icaltimezone_get_utc_timezone(), clock_now(), when);
+        log_error("reload refused: %s has errors; keeping the running schedule", d->config_path);
+        free(d->reload_error);
+        d->reload_error = xasprintf("reload refused at %s: %s has errors (see the log); running the previous config",
+                                    when, d->config_path);
+        d->last_reload_ok = false;
+        d->last_reload = clock_now();
+        d->reload = reload_free(d->reload);
+        reminders_hold(d->reminders, false);
+        notify_ready(d);
+}
+
+static void reload_switch(Daemon *d, Reload *rl)
+{
+        Config *config = TAKE_PTR(rl->config);
+        Schedule *schedule = TAKE_PTR(rl->schedule);
+        ledger_record_epochs(d->ledger, &rl->history, clock_now());
+        d->reload = reload_free(rl);
         if (!streq(config->listen, d->config->listen))
                 log_warning("listen changed to %s; the server stays on %s until a restart", config->listen,
                             d->config->listen);
@@ -431,6 +483,83 @@ static void reload(Daemon *d)
         notify_ready(d);
 }
 
+/* One step of the reload; the source stays on until the last. */
+static int on_reload(sd_event_source *source, void *userdata)
+{
+        Daemon *d = userdata;
+        Reload *rl = d->reload;
+        (void)source;
+        ScheduleOptions o = {.now = clock_now(), .simulated = clock_is_virtual(), .history = &rl->history,
+                             .read_history = read_history, .userdata = d};
+        switch (rl->step) {
+        case RELOAD_READ:
+                /* The holiday calendars come from their cache: a reload never
+                 * waits for the network (the daily refresh fetches). */
+                rl->result = schedule_read(d->config_path, &o, &rl->config, &rl->diags);
+                if (!rl->config) {
+                        log_diags(&rl->diags);
+                        if (rl->result != -EINVAL && rl->result != -ENOLCK && rl->result != -EIO)
+                                log_error("cannot read %s: %s", d->config_path, strerror(-rl->result));
+                        reload_refused(d);
+                        return 0;
+                }
+                rl->step = RELOAD_PLAN;
+                return 0;
+        case RELOAD_PLAN: {
+                int k = schedule_plan(rl->config, &o, &rl->schedule, &rl->diags);
+                if (rl->result == 0)
+                        rl->result = k;
+                log_diags(&rl->diags);
+                if (rl->result < 0) {
+                        reload_refused(d);
+                        return 0;
+                }
+                rl->step = RELOAD_NEXT;
+                return 0;
+        }
+        case RELOAD_NEXT: {
+                const Schedule *s = rl->schedule;
+                Occurrence occ;
+                for (size_t k = 0; k < RELOAD_MEETINGS && rl->next < s->config->n_meetings; k++, rl->next++)
+                        schedule_next(s, &s->config->meetings[rl->next], o.now, &occ);
+                if (rl->next == s->config->n_meetings)
+                        rl->step = RELOAD_SWITCH;
+                return 0;
+        }
+        case RELOAD_SWITCH:
+                reload_switch(d, rl);
+                return 0;
+        }
+        return 0;
+}
+
+/* Starts a reload, or starts the one under way again. */
+static void reload(Daemon *d)
+{
+        d->reload = reload_free(d->reload);
+        sd_notify(false, "RELOADING=1");
+        log_info("reloading %s", d->config_path);
+        /* Who hosted what so far stays so, whatever the new config says;
+         * nothing more is announced until the new plan is in place. */
+        reminders_record_hosts(d->reminders);
+        reminders_hold(d->reminders, true);
+        Reload *rl = xcalloc(1, sizeof(Reload));
+        clock_busy_begin();
+        int r = sd_event_add_defer(d->event, &rl->source, on_reload, d);
+        if (r < 0) {
+                log_error("cannot reload: %s", strerror(-r));
+                reload_free(rl);
+                reminders_hold(d->reminders, false);
+                notify_ready(d);
+                return;
+        }
+        /* Before the feeds' publishing (IDLE), after serving a client. */
+        sd_event_source_set_priority(rl->source, SD_EVENT_PRIORITY_NORMAL + 1);
+        sd_event_source_set_enabled(rl->source, SD_EVENT_ON);
+        sd_event_source_set_description(rl->source, "reload");
+        d->reload = rl;
+}
+
 /* The daily round's end: the same config, a day's more horizon, the
  * holidays as fetched. Changes reach the feeds and, as notices, the chats
  * (reminders_load). */
@@ -441,6 +570,10 @@ static void rebuild(void *userdata)
         Schedule *schedule = NULL;
         History history = {0};
         ScheduleOptions o = {.now = clock_now(), .simulated = clock_is_virtual(), .history = &history};
+        if (d->reload) {
+                reload(d); /* it reads the calendars just refreshed, and the config */
+                return;
+        }
         reminders_record_hosts(d->reminders);
         int r = ledger_history(d->ledger, &history);
         if (r == 0)
@@ -481,6 +614,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (d->stopping)
                 return 0;
         d->stopping = true;
+        d->reload = reload_free(d->reload); /* the reminders stay held: nothing new goes out */
         sd_notify(false, "STOPPING=1");
         log_info("stopping (%s)", strsignal((int)si->ssi_signo));
         deliver_shutdown(d->delivery, STOP_TIMEOUT_USEC, stopped, d);
@@ -490,6 +624,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 static void daemon_free(Daemon *d)
 {
         /* Delivery first: its jobs point into the reminders' bookkeeping. */
+        d->reload = reload_free(d->reload);
         d->publish = publish_free(d->publish);
         http_free(d->http);
         refresh_free(d->refresh);

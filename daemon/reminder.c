@@ -54,6 +54,7 @@ struct Reminders {
         bool blocked;
         int64_t hosts_until;      /* the hosts due up to here are recorded */
         bool hosts_failing;       /* recording them failed: said once */
+        bool held;                /* a reload is under way: nothing goes out */
         void (*changed)(void *);
         void *changed_userdata;
 };
@@ -405,6 +406,8 @@ static void on_timer(void *userdata)
 {
         Reminders *r = userdata;
         int64_t now = clock_now();
+        if (r->held)
+                return; /* reminders_hold(r, false) or reminders_load() calls again */
         r->blocked = false;
         while (r->n > 0 && r->heap[0].due <= now) {
                 if (fire(r, &r->heap[0], now) < 0) {
@@ -642,6 +645,7 @@ static void diff(Reminders *r, const Schedule *old, int64_t now)
 void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool startup)
 {
         int64_t now = clock_now(), alive;
+        r->held = false;
         r->schedule = s;
         r->n = 0;
         r->hosts_until = INT64_MIN; /* from the start: recording is idempotent */
@@ -657,6 +661,13 @@ void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool s
         diff(r, old, now);
         /* Messages already due (downtime, a new offset, a change) go out now. */
         on_timer(r);
+}
+
+void reminders_hold(Reminders *r, bool hold)
+{
+        r->held = hold;
+        if (!hold)
+                on_timer(r);
 }
 
 int reminders_new(sd_event *e, Ledger *ledger, Delivery *delivery, Reminders **ret)

@@ -37,6 +37,10 @@ void reminders_set_listener(Reminders *r, void (*changed)(void *userdata), void 
  * "Holidays and changes"). On start-up, reminders of meetings that started
  * while the daemon was down are recorded as missed. */
 void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool startup);
+/* While held (a reload under way: the plan they go by is being replaced),
+ * nothing due goes out; released, what fell due meanwhile goes at once.
+ * reminders_load() releases them too. */
+void reminders_hold(Reminders *r, bool hold);
 void reminders_stats(const Reminders *r, ReminderStats *ret);
 /* Records in the ledger who hosts each held occurrence of a rotating
  * meeting whose first message is due by now, by the schedule loaded (the

@@ -1467,11 +1467,11 @@ int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diag
         return 0;
 }
 
-int schedule_load(const char *path, const ScheduleOptions *o, Config **config, Schedule **schedule, Diags *diags)
+int schedule_read(const char *path, const ScheduleOptions *o, Config **config, Diags *diags)
 {
         Config *c = NULL;
-        Schedule *s = NULL;
         int r = config_parse(path, &c, diags);
+        *config = c;
         if (!c)
                 return r;
         if (o->simulated)
@@ -1479,13 +1479,28 @@ int schedule_load(const char *path, const ScheduleOptions *o, Config **config, S
         if (r == 0 && o->read_history) {
                 int k = o->read_history(o->userdata, c, o->history);
                 if (k < 0) {
-                        config_free(c);
+                        *config = config_free(c);
                         return k;
                 }
         }
+        return r;
+}
+
+int schedule_plan(Config *c, const ScheduleOptions *o, Schedule **ret, Diags *diags)
+{
         pairing_expand(c, o->history, o->now);
+        return schedule_new(c, o, ret, diags);
+}
+
+int schedule_load(const char *path, const ScheduleOptions *o, Config **config, Schedule **schedule, Diags *diags)
+{
+        Config *c = NULL;
+        Schedule *s = NULL;
+        int r = schedule_read(path, o, &c, diags);
+        if (!c)
+                return r;
         /* Even a config with errors has its valid meetings' rules checked. */
-        int k = schedule_new(c, o, &s, diags);
+        int k = schedule_plan(c, o, &s, diags);
         if (r == 0)
                 r = k;
         if (r < 0) {

@@ -107,6 +107,12 @@ Schedule *schedule_free(Schedule *s);
  * in one run. Returns 0, -EINVAL (config errors), -errno (cannot read), or
  * what read_history() returned. */
 int schedule_load(const char *path, const ScheduleOptions *o, Config **config, Schedule **schedule, Diags *diags);
+/* schedule_load() in two steps, for a reload on the loop: the config
+ * (and the history, if it is valid), then the plan. schedule_read() may
+ * return an error with *config set: its rules are still worth checking
+ * with schedule_plan(), for their diagnostics. */
+int schedule_read(const char *path, const ScheduleOptions *o, Config **config, Diags *diags);
+int schedule_plan(Config *c, const ScheduleOptions *o, Schedule **ret, Diags *diags);
 static inline void schedule_freep(Schedule **s) { schedule_free(*s); }
 
 /* Every occurrence held (where it is, moved or not) that starts in [from,
