@@ -20,9 +20,11 @@ Run a test file directly:  /usr/bin/python3 test_formats.py --tandem build/tande
 import datetime
 import json
 import os
+import random
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +39,28 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from sink import Sink  # noqa: E402  (re-exported for the tests)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing holds, for a daemon to listen
+    on. Taken below the kernel's ephemeral range
+    (net.ipv4.ip_local_port_range): the outgoing connections of the tests
+    running beside this one take their local ports from that range, and
+    one of them could take the port between this check and the daemon's
+    bind, and the daemon would fail to listen (the likely cause of one
+    failure of integration-http_limits beside integration-soak)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(1000):
+        port = random.randrange(10000, max(low, 10001))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port between 10000 and %d" % low)
+
 
 TANDEM = os.environ.get("TANDEM")
 

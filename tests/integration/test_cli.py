@@ -16,10 +16,7 @@ import harness
 TOKEN = "s3cr3t-Token_42"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = harness.free_port
 
 
 MEETING = """

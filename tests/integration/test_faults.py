@@ -28,10 +28,7 @@ from harness import instant
 START = instant("2026-03-02T10:00:00Z")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = harness.free_port
 
 
 def config(sink, state_dir, port=None, days=("monday",)):

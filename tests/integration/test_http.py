@@ -17,10 +17,7 @@ import harness
 CLOCK = "2026-03-02T08:00:00Z"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+free_port = harness.free_port
 
 
 def config(state_dir, port, token=None, title="Sales + Marketing sync", tandem_extra="", support_extra=""):
