@@ -31,6 +31,7 @@ typedef struct Endpoint {
         int64_t next_allowed; /* clock usec */
         bool busy;            /* a request in flight */
         unsigned chosen;      /* the dispatch pass that picked a job for it */
+        unsigned answered;    /* Delivery.written when a job of it last finished */
 } Endpoint;
 
 typedef struct Job {
@@ -67,6 +68,7 @@ struct Delivery {
         unsigned pass;
         bool stopping;
         DeliverGate gate;
+        unsigned written;     /* counts the gates that wrote outcomes */
         void (*pass_end)(void *);
         void *gate_userdata;
         void (*stopped)(void *);
@@ -196,6 +198,9 @@ static void job_finish(Job *job, bool ok, bool permanent)
 {
         Delivery *d = job->owner;
         DeliverResult r = {ok, permanent, job->last_status, ok ? NULL : job->last_error, job->attempts};
+        /* Its outcome is recorded now, written by the next gate to this
+         * URL at the latest. */
+        job->endpoint->answered = d->written + 1;
         job_unlink(d, job);
         if (job->cb.done)
                 job->cb.done(job->userdata, &r);
@@ -426,7 +431,9 @@ static void on_wake(void *userdata)
 {
         Delivery *d = userdata;
         dispatch(d);
-        pass_end(d);
+        /* Not before the requests just started have left: their pass ends
+         * when they are done (or a second later). */
+        pass_end_soon(d);
 }
 
 static void check_stopped(Delivery *d)
@@ -486,14 +493,18 @@ static void dispatch(Delivery *d)
         size_t n = choose(d, now, &chosen, &next);
         if (n > 0) {
                 _cleanup_free_ void **users = xcalloc(n, sizeof(void *));
-                for (size_t i = 0; i < n; i++)
+                bool outcomes = false;
+                for (size_t i = 0; i < n; i++) {
                         users[i] = chosen[i]->userdata;
-                if (d->gate && d->gate(d->gate_userdata, users, n) < 0) {
+                        outcomes |= chosen[i]->endpoint->answered == d->written + 1;
+                }
+                if (d->gate && d->gate(d->gate_userdata, users, n, outcomes) < 0) {
                         /* Fail closed: nothing leaves unrecorded. */
                         if (now + DELIVER_GATE_RETRY_USEC < next)
                                 next = now + DELIVER_GATE_RETRY_USEC;
                         n = 0;
-                }
+                } else if (outcomes)
+                        d->written++; /* every outcome recorded so far is on disk */
         }
         for (size_t i = 0; i < n; i++)
                 if (job_start(d, chosen[i]) < 0) {

@@ -29,14 +29,17 @@ typedef struct DeliverCallbacks {
 } DeliverCallbacks;
 
 /* Before requests leave, the gate records their attempts durably, all in
- * one go (the userdata of each job). 0 lets them all leave; a negative
+ * one go (the userdata of each job); with outcomes, the outcomes not yet
+ * written first: a request to one of the jobs' URLs has finished since
+ * they were last written, and its outcome must be on disk before the next
+ * request to that URL leaves. 0 lets them all leave; a negative
  * errno lets none: they wait and are offered again after
  * DELIVER_GATE_RETRY_USEC, or at deliver_kick(). pass_end runs after the
  * passes that may have finished jobs, so their outcomes can be written in
  * one go too: at once when no request is in flight any more, otherwise when
  * the last one is done or a second later, whichever comes first. */
 #define DELIVER_GATE_RETRY_USEC (5 * USEC_PER_SEC)
-typedef int (*DeliverGate)(void *userdata, void *const *jobs, size_t n);
+typedef int (*DeliverGate)(void *userdata, void *const *jobs, size_t n, bool outcomes);
 void deliver_set_gate(Delivery *d, DeliverGate gate, void (*pass_end)(void *userdata), void *userdata);
 
 int deliver_new(sd_event *e, Delivery **ret);

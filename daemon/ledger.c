@@ -429,15 +429,17 @@ static int sync_level(Ledger *l, bool full)
         return r;
 }
 
-/* One transaction: the queued outcomes, the attempts, the alive mark. */
-static int transaction(Ledger *l, const MessageKey *const *keys, size_t n, int64_t now)
+/* One transaction: the queued outcomes (if outcomes), the attempts, the
+ * alive mark. */
+static int transaction(Ledger *l, const MessageKey *const *keys, size_t n, bool outcomes, int64_t now)
 {
         char before[sizeof l->error];
         snprintf(before, sizeof before, "%s", l->error);
-        int r = sync_level(l, l->n_queue > 0);
+        size_t n_queue = outcomes ? l->n_queue : 0;
+        int r = sync_level(l, n_queue > 0);
         if (r == 0)
                 r = exec(l, "BEGIN IMMEDIATE");
-        for (size_t i = 0; r == 0 && i < l->n_queue; i++)
+        for (size_t i = 0; r == 0 && i < n_queue; i++)
                 r = write_outcome(l, &l->queue[i]);
         for (size_t i = 0; r == 0 && i < n; i++)
                 r = write_attempt(l, keys[i], now);
@@ -460,20 +462,22 @@ static int transaction(Ledger *l, const MessageKey *const *keys, size_t n, int64
         l->error[0] = '\0';
         if (l->synced)
                 checkpoint(l);
+        if (n_queue == 0)
+                return 0;
         for (size_t i = 0; i < l->n_queue; i++)
                 outcome_free(&l->queue[i]);
         l->n_queue = 0;
         return 0;
 }
 
-int ledger_attempts(Ledger *l, const MessageKey *const *keys, size_t n, int64_t now)
+int ledger_attempts(Ledger *l, const MessageKey *const *keys, size_t n, bool outcomes, int64_t now)
 {
-        return transaction(l, keys, n, now);
+        return transaction(l, keys, n, outcomes, now);
 }
 
 int ledger_flush(Ledger *l, int64_t now)
 {
-        return transaction(l, NULL, 0, now);
+        return transaction(l, NULL, 0, true, now);
 }
 
 void ledger_record(Ledger *l, const MessageKey *k, LedgerStatus status, int http_status, const char *error,

@@ -66,11 +66,14 @@ static inline void ledger_closep(Ledger **l) { ledger_close(*l); }
 /* 0, or -EIO when the ledger cannot be read. */
 int ledger_get(Ledger *l, const MessageKey *k, LedgerRow *ret);
 
-/* Records the attempts about to be made, and every outcome waiting to be
- * written, in one transaction (synced to the disk when it holds outcomes).
- * Returns 0 when all of it is committed; -EIO when none of it is: then no
- * request may leave. */
-int ledger_attempts(Ledger *l, const MessageKey *const *keys, size_t n, int64_t now);
+/* Records the attempts about to be made in one transaction; with outcomes,
+ * every outcome waiting to be written goes first in it, and it is synced to
+ * the disk (an answered request's outcome must be on disk before the next
+ * request to its URL leaves: then a crash repeats at most one per URL).
+ * Without, the attempts alone are committed, unsynced, and the request
+ * does not wait for a disk sync. Returns 0 when all of it is committed;
+ * -EIO when none of it is: then no request may leave. */
+int ledger_attempts(Ledger *l, const MessageKey *const *keys, size_t n, bool outcomes, int64_t now);
 /* An outcome (sent, failed, missed, superseded). It is written at the next
  * ledger_flush() or ledger_attempts(), and ledger_get() sees it at once. A
  * sent reminder stays sent. */

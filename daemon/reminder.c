@@ -55,6 +55,7 @@ struct Reminders {
         int64_t hosts_until;      /* the hosts due up to here are recorded */
         bool hosts_failing;       /* recording them failed: said once */
         bool held;                /* a reload is under way: nothing goes out */
+        uint64_t submitted;       /* requests handed to delivery */
         void (*changed)(void *);
         void *changed_userdata;
 };
@@ -243,13 +244,13 @@ static void on_done(void *userdata, const DeliverResult *res)
 }
 
 /* The delivery gate: every attempt of the pass on disk, or none leaves. */
-static int gate(void *userdata, void *const *jobs, size_t n)
+static int gate(void *userdata, void *const *jobs, size_t n, bool outcomes)
 {
         Reminders *r = userdata;
         _cleanup_free_ const MessageKey **keys = xcalloc(n, sizeof(MessageKey *));
         for (size_t i = 0; i < n; i++)
                 keys[i] = &((Pending *)jobs[i])->key;
-        return ledger_attempts(r->ledger, keys, n, clock_now());
+        return ledger_attempts(r->ledger, keys, n, outcomes, clock_now());
 }
 
 static void pass_end(void *userdata)
@@ -288,7 +289,9 @@ static int send_message(Reminders *r, const Entry *e, int64_t now)
         compose(r, e, now, &msg);
         if (d->chat == CHAT_CONSOLE) {
                 const MessageKey *keys[] = {&k};
-                if (ledger_attempts(r->ledger, keys, 1, now) < 0) {
+                /* Standard output is one "URL": the last line's outcome is
+                 * on disk before the next line is written. */
+                if (ledger_attempts(r->ledger, keys, 1, true, now) < 0) {
                         chat_message_free(&msg);
                         return -EIO;
                 }
@@ -310,6 +313,7 @@ static int send_message(Reminders *r, const Entry *e, int64_t now)
         DeliverCallbacks cb = {on_done};
         int64_t deadline = e->kind == MESSAGE_REMINDER ? e->occ.start : notice_deadline(e);
         deliver_submit(r->delivery, d->webhook, &msg, deadline * USEC_PER_SEC, label, &cb, p);
+        r->submitted++;
         return 0;
 }
 
@@ -409,6 +413,7 @@ static void on_timer(void *userdata)
         if (r->held)
                 return; /* reminders_hold(r, false) or reminders_load() calls again */
         r->blocked = false;
+        uint64_t submitted = r->submitted;
         while (r->n > 0 && r->heap[0].due <= now) {
                 if (fire(r, &r->heap[0], now) < 0) {
                         r->blocked = true; /* fail closed: the entry stays, retried later */
@@ -418,7 +423,12 @@ static void on_timer(void *userdata)
                 if (e.kind == MESSAGE_REMINDER)
                         schedule_entry(r, e.occ.meeting, e.reminder, e.dept, e.occ.start);
         }
-        ledger_flush(r->ledger, now);
+        /* The outcomes recorded here (console lines, missed, superseded)
+         * are written now; but where requests were handed to delivery,
+         * after them, at their pass's end: a request waits for no disk
+         * sync of outcomes that are not its URL's (deliver.h). */
+        if (r->submitted == submitted)
+                ledger_flush(r->ledger, now);
         reminders_record_hosts(r);
         arm(r);
 }

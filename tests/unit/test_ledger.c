@@ -208,13 +208,13 @@ static void test_fail_closed(void **state)
         /* A file-size limit makes every write fail, as a full disk does. */
         signal(SIGXFSZ, SIG_IGN);
         set_fsize(1);
-        assert_int_equal(ledger_attempts(l, keys, 1, 1796222700), -EIO);
+        assert_int_equal(ledger_attempts(l, keys, 1, true, 1796222700), -EIO);
         assert_non_null(ledger_error(l));
         /* Not recorded: no request may leave for it. */
         set_fsize(RLIM_INFINITY);
         assert_int_equal(status_of(l, &key), LEDGER_NONE);
 
-        assert_int_equal(ledger_attempts(l, keys, 1, 1796222700), 0);
+        assert_int_equal(ledger_attempts(l, keys, 1, true, 1796222700), 0);
         assert_null(ledger_error(l));
         assert_int_equal(status_of(l, &key), LEDGER_SENDING);
 
@@ -241,12 +241,12 @@ static void test_sent_stays_sent(void **state)
         Ledger *l = NULL;
         const MessageKey *keys[] = {&key};
         assert_int_equal(ledger_open(dir, false, &l), 0);
-        assert_int_equal(ledger_attempts(l, keys, 1, 1), 0);
+        assert_int_equal(ledger_attempts(l, keys, 1, false, 1), 0);
         ledger_record(l, &key, LEDGER_SENT, 200, NULL, 2);
         ledger_record(l, &key, LEDGER_MISSED, 0, NULL, 3);
         assert_int_equal(ledger_flush(l, 3), 0);
         assert_int_equal(status_of(l, &key), LEDGER_SENT);
-        assert_int_equal(ledger_attempts(l, keys, 1, 4), 0);
+        assert_int_equal(ledger_attempts(l, keys, 1, true, 4), 0);
         assert_int_equal(status_of(l, &key), LEDGER_SENT);
         ledger_close(l);
 }
@@ -265,14 +265,14 @@ static void test_notices_and_told(void **state)
         MessageKey other = {MESSAGE_REMINDER, "sync", rid, 86400, "marketing", rid};
         MessageKey gone = {MESSAGE_CANCELLED, "sync", rid + 7 * 86400, 0, "sales", 0};
         const MessageKey *keys[] = {&day, &other};
-        assert_int_equal(ledger_attempts(l, keys, 2, rid - 86400), 0);
+        assert_int_equal(ledger_attempts(l, keys, 2, true, rid - 86400), 0);
         ledger_record(l, &day, LEDGER_SENT, 200, NULL, rid - 86400);
         ledger_record(l, &other, LEDGER_SENT, 200, NULL, rid - 86400);
         assert_int_equal(ledger_flush(l, rid - 86400), 0);
         /* The notice is not the reminder. */
         assert_int_equal(status_of(l, &notice), LEDGER_NONE);
         const MessageKey *nkeys[] = {&notice, &gone};
-        assert_int_equal(ledger_attempts(l, nkeys, 2, rid - 3600), 0);
+        assert_int_equal(ledger_attempts(l, nkeys, 2, true, rid - 3600), 0);
         ledger_record(l, &notice, LEDGER_SENT, 200, NULL, rid - 3600);
         ledger_record(l, &gone, LEDGER_SENT, 200, NULL, rid - 3600);
         assert_int_equal(ledger_flush(l, rid - 3600), 0);
@@ -395,7 +395,7 @@ static void test_attempts_unsynced_outcomes_synced(void **state)
         counting_vfs_install();
         assert_int_equal(ledger_open(dir, false, &l), 0);
         syncs = 0;
-        assert_int_equal(ledger_attempts(l, keys, 1, 1), 0);
+        assert_int_equal(ledger_attempts(l, keys, 1, false, 1), 0);
         assert_int_equal(syncs, 0);
         assert_int_equal(status_of(l, &key), LEDGER_SENDING);
         assert_int_equal(ledger_flush(l, 2), 0); /* nothing to record: the alive mark alone */
@@ -403,10 +403,24 @@ static void test_attempts_unsynced_outcomes_synced(void **state)
         ledger_record(l, &key, LEDGER_SENT, 200, NULL, 3);
         assert_int_equal(ledger_flush(l, 3), 0);
         assert_true(syncs > 0);
+        /* An outcome waiting beside an attempt to another URL: the attempt
+         * alone, unsynced; the outcome stays queued (and seen). */
+        MessageKey answered = key, other = key;
+        answered.department = "support";
+        other.department = "marketing";
+        const MessageKey *first[] = {&answered}, *others[] = {&other};
+        assert_int_equal(ledger_attempts(l, first, 1, false, 4), 0);
         syncs = 0;
-        ledger_record(l, &key, LEDGER_SENT, 200, NULL, 4); /* an outcome beside an attempt */
-        assert_int_equal(ledger_attempts(l, keys, 1, 4), 0);
+        ledger_record(l, &answered, LEDGER_SENT, 200, NULL, 5);
+        assert_int_equal(ledger_attempts(l, others, 1, false, 5), 0);
+        assert_int_equal(syncs, 0);
+        assert_int_equal(ledger_backlog(l), 1);
+        assert_int_equal(status_of(l, &answered), LEDGER_SENT);
+        /* Beside an attempt to its own URL: written first, synced. */
+        answered.start += 86400;
+        assert_int_equal(ledger_attempts(l, first, 1, true, 6), 0);
         assert_true(syncs > 0);
+        assert_int_equal(ledger_backlog(l), 0);
         /* Attempts alone never checkpoint the log into the database (which
          * syncs it), however long the log grows: SQLite would after 1000
          * pages, with a request waiting. */
@@ -415,7 +429,7 @@ static void test_attempts_unsynced_outcomes_synced(void **state)
                 MessageKey k = key;
                 k.start += 86400 * (i + 1);
                 const MessageKey *one[] = {&k};
-                assert_int_equal(ledger_attempts(l, one, 1, 5 + i), 0);
+                assert_int_equal(ledger_attempts(l, one, 1, false, 5 + i), 0);
         }
         assert_int_equal(syncs, 0);
         ledger_close(l);
