@@ -1109,6 +1109,15 @@ bool meeting_has_department(const Meeting *m, const Department *d)
         return false;
 }
 
+int64_t meeting_first_reminder(const Meeting *m)
+{
+        int64_t first = 0;
+        for (size_t i = 0; i < m->n_reminders; i++)
+                if (m->reminders[i].before > first)
+                        first = m->reminders[i].before;
+        return first;
+}
+
 static char *config_dir(const char *path);
 static void resolve_path(char **p, const char *dir);
 

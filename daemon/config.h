@@ -176,6 +176,9 @@ static inline void config_freep(Config **c) { config_free(*c); }
 
 Department *config_department(const Config *c, const char *id);
 bool meeting_has_department(const Meeting *m, const Department *d);
+/* How long before an occurrence its first reminder is due (the largest
+ * offset); 0 for a meeting without reminders. */
+int64_t meeting_first_reminder(const Meeting *m);
 /* Does any holiday calendar apply to the meeting (its departments' or
  * everyone's)? */
 bool meeting_has_holidays(const Config *c, const Meeting *m);

@@ -5,16 +5,6 @@
 #include "schedule.h"
 #include "util.h"
 
-/* The time before a round at which its first message is due. */
-static int64_t first_reminder(const Meeting *m)
-{
-        int64_t first = 0;
-        for (size_t i = 0; i < m->n_reminders; i++)
-                if (m->reminders[i].before > first)
-                        first = m->reminders[i].before;
-        return first;
-}
-
 static Reminder *reminders_copy(const Meeting *t)
 {
         Reminder *v = xcalloc(t->n_reminders + 1, sizeof(Reminder));
@@ -152,7 +142,7 @@ static size_t epochs_of(Config *c, const Pairing *p, History *h, int64_t now, Hi
                 if (streq(h->epochs[i].pairing, t->id))
                         latest = &h->epochs[i];
         /* the first round whose first reminder is still to come */
-        int64_t next_round = schedule_rule_starts(c, t, now + first_reminder(t) + 1, INT64_MAX, 1, &next) ? next[0] : -1;
+        int64_t next_round = schedule_rule_starts(c, t, now + meeting_first_reminder(t) + 1, INT64_MAX, 1, &next) ? next[0] : -1;
         switch (rotation_epoch(latest != NULL, latest && same_list(latest, t), latest ? latest->from : 0, next_round)) {
         case EPOCH_FIRST:
                 if (schedule_rule_starts(c, t, INT64_MIN, INT64_MAX, 1, &first) == 0)

@@ -622,12 +622,9 @@ static void diff(Reminders *r, const Schedule *old, int64_t now)
         alloc = n;
         for (size_t i = 0; old && i < old->config->n_meetings; i++) {
                 const Meeting *m = &old->config->meetings[i];
-                int64_t earliest = 0; /* the first reminder's offset */
-                for (size_t k = 0; k < m->n_reminders; k++)
-                        if (m->reminders[k].before > earliest)
-                                earliest = m->reminders[k].before;
                 if (m->n_reminders == 0)
                         continue;
+                int64_t earliest = meeting_first_reminder(m);
                 _cleanup_free_ Occurrence *soon = NULL;
                 size_t n_soon = schedule_meeting_occurrences(old, m, now, now + ANNOUNCE_SOON + earliest + 1, &soon);
                 for (size_t j = 0; j < n_soon; j++) {

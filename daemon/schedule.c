@@ -370,11 +370,7 @@ int64_t schedule_notice_due(const Occurrence *o)
         const Meeting *m = o->meeting;
         if (o->status == OCCURRENCE_HELD || m->n_reminders == 0)
                 return -1;
-        int64_t first = 0;
-        for (size_t i = 0; i < m->n_reminders; i++)
-                if (m->reminders[i].before > first)
-                        first = m->reminders[i].before;
-        return (o->start < o->rid ? o->start : o->rid) - first;
+        return (o->start < o->rid ? o->start : o->rid) - meeting_first_reminder(m);
 }
 
 bool schedule_occurrence(const Schedule *s, const Meeting *m, int64_t rid, Occurrence *ret)
@@ -1545,10 +1541,7 @@ void schedule_turns_due(const Schedule *s, int64_t after, int64_t until, History
 {
         for (size_t i = 0; i < s->n_events; i++) {
                 const Meeting *m = &s->config->meetings[i];
-                int64_t first = 0;
-                for (size_t k = 0; k < m->n_reminders; k++)
-                        if (m->reminders[k].before > first)
-                                first = m->reminders[k].before;
+                int64_t first = meeting_first_reminder(m);
                 for (size_t k = 0; k < s->turns[i].n; k++) {
                         const Turn *t = &s->turns[i].v[k];
                         int64_t due = (t->start < t->rid ? t->start : t->rid) - first;
