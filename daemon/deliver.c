@@ -391,7 +391,8 @@ static int on_pass_end_timer(sd_event_source *s, uint64_t usec, void *userdata)
  * first. A burst's answers come back over many loop iterations, and a sync
  * after each batch held up the requests still to go. (An answered job's
  * outcome is in the ledger's memory meanwhile, and written before any
- * other request to its URL leaves: the gate writes it with the attempts.) */
+ * other request to its URL leaves: the gate of that request writes it,
+ * Endpoint.answered.) */
 static void pass_end_soon(Delivery *d)
 {
         if (d->n_in_flight == 0) {
