@@ -332,7 +332,10 @@ static size_t url_run(const char *s, size_t len, size_t i)
         if (!start)
                 return 0;
         size_t j = i + start;
-        while (j < len && (unsigned char)s[j] > ' ' && !strchr("<>[]|`\"\\", s[j]))
+        /* Not past "@" (Mattermost and Rocket.Chat would find a mention
+         * after it, as after any non-word character) nor a non-ASCII byte
+         * (an invalid one becomes U+FFFD, a non-word character). */
+        while (j < len && (unsigned char)s[j] > ' ' && (unsigned char)s[j] < 0x80 && !strchr("<>[]|`\"\\@", s[j]))
                 j++;
         while (j > i + start && strchr(".,:;!?')*_~", s[j - 1]))
                 j--;
