@@ -402,6 +402,10 @@ HttpFeeds *http_feeds_free(HttpFeeds *f)
 
 void http_set_feeds(Http *h, HttpFeeds *f)
 {
+        if (!h->set)
+                /* The first feeds: the clients waiting since start-up are
+                 * taken now (http_new). */
+                sd_event_source_set_enabled(h->io, SD_EVENT_ON);
         http_feeds_free(h->set);
         served_done(&h->index);
         free(h->names);
@@ -647,27 +651,21 @@ static void count(Http *h, unsigned status)
         h->counters.by_status[i]++;
 }
 
-/* A plain-text answer, with one more header if header is not NULL. */
-static enum MHD_Result reply_text_with(Http *h, struct MHD_Connection *c, unsigned status, const char *text,
-                                       const char *header, const char *value)
+/* A plain-text answer, with an Allow header if allow is not NULL. */
+static enum MHD_Result reply_text(Http *h, struct MHD_Connection *c, unsigned status, const char *text,
+                                  const char *allow)
 {
         struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 status == 200 && strncmp(text, "# ", 2) == 0 ? "text/plain; version=0.0.4; charset=utf-8"
                                                                              : "text/plain; charset=utf-8");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        if (header)
-                MHD_add_response_header(r, header, value);
+        if (allow)
+                MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
         enum MHD_Result ret = MHD_queue_response(c, status, r);
         MHD_destroy_response(r);
         count(h, status);
         return ret;
-}
-
-static enum MHD_Result reply_text(Http *h, struct MHD_Connection *c, unsigned status, const char *text,
-                                  const char *allow)
-{
-        return reply_text_with(h, c, status, text, allow ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
 }
 
 /* RFC 9110 section 13.1: If-None-Match wins; If-Modified-Since counts only
@@ -741,11 +739,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         /* The whole request is in, in time: its deadline no longer applies. */
         wait_stop(h, conn_of(c));
-        HttpRoute route = http_route(url, h->names, h->set ? h->set->n : 0, &feed);
-        if (!h->set && (route == HTTP_ROUTE_INDEX || strncmp(url, "/feeds/", 7) == 0))
-                /* The first feeds are published just after start-up. */
-                return reply_text_with(h, c, 503, "503 the feeds are being published; try again in a second\n",
-                                       MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        /* Requests are taken only once the first feeds are in (http_new). */
+        HttpRoute route = http_route(url, h->names, h->set->n, &feed);
         if (route == HTTP_ROUTE_NONE)
                 return reply_text(h, c, 404, "404 not found\n", NULL);
         bool get = streq(method, "GET"), head = streq(method, "HEAD");
@@ -963,6 +958,10 @@ int http_new(sd_event *e, const char *listen, Http **ret)
         sd_event_source_set_description(h->timer, "http-timer");
         sd_event_source_set_description(h->deadline, "http-request-deadline");
         sd_event_source_set_description(h->log_timer, "http-log");
+        /* Nothing is accepted until the first feeds are published (just
+         * after READY): a client that connects in that moment waits in the
+         * accept queue and gets its feed, not an error (README "HTTP"). */
+        sd_event_source_set_enabled(h->io, SD_EVENT_OFF);
         mhd_rearm(h);
         deadline_rearm(h);
         *ret = h;

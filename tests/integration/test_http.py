@@ -125,6 +125,44 @@ class FeedServer(harness.TestCase):
         self.assertIn(b"UID:sync@", self.request("GET", "/feeds/marketing.ics")[2])
         self.assertNotIn(b"UID:triage@", self.request("GET", "/feeds/marketing.ics")[2])
 
+    def test_request_at_start_up_gets_the_feed(self):
+        """A client that connects the moment the port is open, before the
+        feeds are first published, waits and gets the feed (as `curl` or a
+        subscription right after start expects), never an error (README
+        "The feed server"). The request is sent as soon as a connection is
+        made, while 300 departments' start-up is still going on: before the
+        fix this got 503 (the window is tens of milliseconds wide); after
+        it nothing depends on how fast either side is."""
+        self.port = free_port()
+        depts = "".join("[department:d%03d]\n" % i for i in range(300))
+        harness.write(self.config, config(self.state, self.port) + depts + """
+[meeting:wide]
+title = Everyone
+departments = %s
+day = monday
+time = 09:00
+start = 2026-01-05
+remind = none
+""" % ", ".join("d%03d" % i for i in range(300)))
+        d = harness.Daemon(self, self.config, CLOCK).start(wait_ready=False)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+                break
+            except ConnectionRefusedError:
+                self.assertLess(time.monotonic(), deadline, d.stderr())
+                self.assertIsNone(d.proc.poll(), d.stderr())
+                time.sleep(0.001)
+        with sock:
+            sock.sendall(b"GET /feeds/d299.ics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reply = b"".join(iter(lambda: sock.recv(65536), b""))
+        head, _, body = reply.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+        self.assertIn(b"UID:wide@", body)
+        d.wait_published(1)
+        self.assertEqual(body, self.on_disk("d299"))
+
     def test_head(self):
         self.start()
         _, get_h, body = self.request("GET", "/feeds/all.ics")
