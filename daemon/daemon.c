@@ -106,6 +106,7 @@ static int load(Daemon *d, const char *path, bool fetch, Config **config, Schedu
  * on it see the feeds of the schedule they run. */
 #define PUBLISH_MEETINGS 250 /* per batch: about 5 ms */
 #define PUBLISH_FEEDS 100
+#define PUBLISH_PLAIN_MAX (256 << 10) /* all.ics larger than this is kept gzip'd only */
 
 enum { PUBLISH_FINGERPRINTS, PUBLISH_TEXTS, PUBLISH_FEEDS_STEP, PUBLISH_DONE };
 
@@ -210,9 +211,14 @@ static void publish_feed(Daemon *d, Publish *p, size_t f)
                 } else
                         p->written += (size_t)r;
         }
+        /* Kept gzip'd only: every department's feed (there may be a
+         * thousand), and all.ics once it is large (2.7 MB plain, 0.17 MB
+         * gzip'd at 5000 meetings); a small all.ics stays as it is, the
+         * feed most clients ask for, served without inflating. */
+        bool compact = dept || len > PUBLISH_PLAIN_MAX;
         if (p->feeds)
                 http_feeds_add(p->feeds, &(HttpFeed){name, text, len, modified ? modified : d->started,
-                                                    dept ? dept->name : NULL, dept != NULL});
+                                                    dept ? dept->name : NULL, compact});
 }
 
 static void publish_done(Daemon *d, Publish *p)

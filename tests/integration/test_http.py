@@ -216,6 +216,41 @@ remind = none
         self.assertEqual(plain, self.on_disk("sales"))
         self.assertEqual(h["etag"], plain_h["etag"][:-1] + '-gz"')
 
+    def test_large_all_feed(self):
+        """all.ics above 256 KiB is kept gzip'd only (README "The feed
+        server"): a client without gzip gets the very bytes on disk,
+        inflated, with the same validators as always; with gzip the same
+        bytes compressed."""
+        meetings = "".join("""
+[meeting:m%03d]
+title = Meeting number %03d between sales and marketing
+departments = sales, marketing
+day = wednesday
+time = 09:%02d
+start = 2026-01-07
+remind = none
+description = An agenda long enough to make the feed big: status, plans, risks and the next steps.
+""" % (i, i, i % 60) for i in range(700))
+        self.start()
+        d = self.d
+        with open(self.config, "a") as f:
+            f.write(meetings)
+        d.reload()
+        disk = self.on_disk("all")
+        self.assertGreater(len(disk), 256 << 10)
+        status, h, body = self.request("GET", "/feeds/all.ics")
+        self.assertEqual((status, body), (200, disk))
+        self.assertNotIn("content-encoding", h)
+        self.assertEqual(int(h["content-length"]), len(disk))
+        status, hz, gz = self.request("GET", "/feeds/all.ics", {"Accept-Encoding": "gzip"})
+        self.assertEqual((status, hz["content-encoding"]), (200, "gzip"))
+        self.assertEqual(gzip.decompress(gz), disk)
+        self.assertLess(len(gz), len(disk) // 5)
+        self.assertEqual(hz["etag"], h["etag"][:-1] + '-gz"')
+        status, hh, head = self.request("HEAD", "/feeds/all.ics")
+        self.assertEqual((status, head, int(hh["content-length"]), hh["etag"]), (200, b"", len(disk), h["etag"]))
+        self.assertEqual(self.request("GET", "/feeds/all.ics", {"If-None-Match": h["etag"]})[0], 304)
+
     def test_unchanged_feeds_not_rewritten(self):
         """A restart with the same config leaves the feed files alone (no
         new inode or mtime for a file watcher or a sync to notice); a
