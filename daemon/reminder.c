@@ -200,8 +200,9 @@ static void push_notice(Reminders *r, int64_t due, MessageKind kind, const Occur
 static void arm(Reminders *r)
 {
         int64_t now = clock_now();
-        if (r->blocked || ledger_backlog(r->ledger) > 0)
-                /* Retry the ledger; a due reminder is not dropped meanwhile. */
+        if (r->blocked || ledger_error(r->ledger))
+                /* Retry the ledger; a due reminder is not dropped meanwhile.
+                 * (Outcomes waiting for their pass's end are no failure.) */
                 clock_timer_at(r->timer, clock_now_usec() + REMINDERS_RETRY_USEC);
         else if (r->n > 0)
                 clock_timer_at(r->timer, (r->heap[0].due > now ? r->heap[0].due : now) * USEC_PER_SEC);

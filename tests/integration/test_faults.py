@@ -201,6 +201,31 @@ class Faults(harness.TestCase):
         self.assertEqual(get(port, "/healthz"), (200, "ok\n"))
         d.stop()
 
+    def test_healthy_while_outcomes_wait_for_the_pass(self):
+        """An outcome that waits in memory for its pass's end (a console
+        line printed while a request is still in flight) is no ledger
+        failure: no "Unhealthy" in the log or STATUS=, /healthz 200, the
+        next reminder armed as usual; and once the request is answered both
+        outcomes are on disk."""
+        port = free_port()
+        text = config(self.sink, self.state, port).replace(self.sink.hook("/ok/a"), self.sink.hook("/hold/1/a"))
+        text = text.replace("chat = generic\nwebhook = %s" % self.sink.hook("/ok/b"), "chat = console")
+        self.assertIn("chat = console", text)
+        harness.write(self.config, text)
+        d = self.daemon(START - 7200)
+        d.advance(START - 3600, wait=False)
+        self.assertTrue(self.sink.wait_count(1, 30, "/hold/1/a"), d.stderr())
+        d.wait_log(r"^<6>Next reminder")
+        self.assertEqual(len(d.stdout().splitlines()), 1, d.stdout())
+        self.assertEqual(get(port, "/healthz"), (200, "ok\n"))
+        self.sink.release("/hold/1/a")
+        d.wait_log(r"^<6>reminder m/a 1h before .*: delivered")
+        d.advance(START - 900)
+        self.assertNotIn("Unhealthy", d.stderr())
+        self.assertEqual(self.keys("sent"), [("m", START, 900, "a"), ("m", START, 900, "b"),
+                                             ("m", START, 3600, "a"), ("m", START, 3600, "b")])
+        d.stop()
+
     def test_clock_briefly_ahead(self):
         """Started once with the clock two hours ahead: the 10:00 meeting's
         reminders are recorded missed. With the clock right again, the
