@@ -32,7 +32,7 @@ extern const char *const config_chat_names[_CHAT_MAX + 1];
 /* One "key = value" as read, continuation lines joined. */
 typedef struct Setting {
         char *key, *value;
-        size_t len, alloc;  /* of value, which grows by continuation lines */
+        uint32_t len, alloc; /* of value, which grows by continuation lines; alloc 0: in Config.strings */
         unsigned line;
         bool comment;       /* an inline comment was cut from one of its lines */
 } Setting;
@@ -161,6 +161,7 @@ typedef struct Config {
         size_t n_pairings;
         Section *sections;
         size_t n_sections, alloc_sections;
+        char *strings; /* the sections' names and settings' keys and values, once read (config_read) */
 } Config;
 
 /* Reads and validates path. Returns 0, or -EINVAL with the errors in
