@@ -166,6 +166,11 @@ CurlLoop *curlloop_free(CurlLoop *l)
         return NULL;
 }
 
+int curlloop_prepare(CurlLoop *l)
+{
+        return multi(l);
+}
+
 int curlloop_add(CurlLoop *l, CURL *easy)
 {
         if (multi(l) < 0)

@@ -23,6 +23,9 @@ CurlLoop *curlloop_free(CurlLoop *l);
  * first request, not at start-up. NULL if libcurl cannot be set up. */
 CURL *curlloop_easy(void);
 /* Starts a transfer; -EIO if libcurl refuses it (nothing is left behind). */
+/* Sets libcurl up ahead of the first transfer (curlloop_add does it
+ * otherwise): its TLS libraries' start takes milliseconds. */
+int curlloop_prepare(CurlLoop *l);
 int curlloop_add(CurlLoop *l, CURL *easy);
 /* Abandons a transfer in flight; the handle is the caller's again. */
 void curlloop_remove(CurlLoop *l, CURL *easy);

@@ -204,9 +204,12 @@ static void arm(Reminders *r)
                 /* Retry the ledger; a due reminder is not dropped meanwhile.
                  * (Outcomes waiting for their pass's end are no failure.) */
                 clock_timer_at(r->timer, clock_now_usec() + REMINDERS_RETRY_USEC);
-        else if (r->n > 0)
-                clock_timer_at(r->timer, (r->heap[0].due > now ? r->heap[0].due : now) * USEC_PER_SEC);
-        else
+        else if (r->n > 0) {
+                const Entry *e = &r->heap[0];
+                clock_timer_at(r->timer, (e->due > now ? e->due : now) * USEC_PER_SEC);
+                if (e->occ.meeting->departments[e->dept]->chat != CHAT_CONSOLE)
+                        deliver_expect(r->delivery, e->due * USEC_PER_SEC);
+        } else
                 clock_timer_off(r->timer);
         if (r->changed)
                 r->changed(r->changed_userdata);
