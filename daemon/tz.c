@@ -76,14 +76,43 @@ Wall wall_from_ical(struct icaltimetype t)
         return (Wall){{t.year, t.month, t.day}, t.hour, t.minute, t.second};
 }
 
-int tz_offset_at(icaltimezone *z, int64_t instant)
+static int offset_from_libical(icaltimezone *z, int64_t instant)
 {
-        if (z == icaltimezone_get_utc_timezone())
-                return 0;
         struct icaltimetype t = wall_to_ical(wall_from_seconds(instant));
         t.zone = icaltimezone_get_utc_timezone();
         int is_daylight = 0;
         return icaltimezone_get_utc_offset_of_utc_time(z, &t, &is_daylight);
+}
+
+/* libical's lookup costs thousands of instructions (8-11 % of start-up and
+ * of an export), and reading one wall time asks it four times about the
+ * same three days. A UTC day whose first and last seconds have the same
+ * offset has it throughout (no zone changes its offset twice within two
+ * days): such days are remembered, per zone (libical's built-in zones,
+ * which live as long as the process). */
+#define OFFSET_DAYS 4096 /* direct-mapped */
+
+typedef struct OffsetDay {
+        const icaltimezone *zone;
+        int64_t day;
+        int offset;
+} OffsetDay;
+
+static OffsetDay offset_days[OFFSET_DAYS];
+
+int tz_offset_at(icaltimezone *z, int64_t instant)
+{
+        if (z == icaltimezone_get_utc_timezone())
+                return 0;
+        int64_t day = instant >= 0 ? instant / 86400 : -((-instant + 86399) / 86400);
+        OffsetDay *d = &offset_days[(fnv1a64((const char *)&z, sizeof z) ^ (uint64_t)day) % OFFSET_DAYS];
+        if (d->zone == z && d->day == day)
+                return d->offset;
+        int first = offset_from_libical(z, day * 86400), last = offset_from_libical(z, day * 86400 + 86399);
+        if (first != last)
+                return offset_from_libical(z, instant);
+        *d = (OffsetDay){z, day, first};
+        return first;
 }
 
 int64_t tz_wall_to_instant(icaltimezone *z, Wall w)
