@@ -277,12 +277,15 @@ static int config_slurp(FILE *f, char **ret, size_t *size)
         return 0;
 }
 
-static char *pack_string(char **p, char *text)
+/* Copies text's n bytes and a NUL to *p, frees text. */
+static char *pack_string(char **p, char *text, size_t n)
 {
         if (!text)
                 return NULL;
         char *at = *p;
-        *p = stpcpy(at, text) + 1;
+        memcpy(at, text, n);
+        at[n] = '\0';
+        *p = at + n + 1;
         free(text);
         return at;
 }
@@ -304,12 +307,12 @@ static void config_pack(Config *c)
         char *p = c->strings = xmalloc(size);
         for (size_t i = 0; i < c->n_sections; i++) {
                 Section *s = &c->sections[i];
-                s->kind = pack_string(&p, s->kind);
-                s->id = pack_string(&p, s->id);
+                s->kind = pack_string(&p, s->kind, strlen(s->kind));
+                s->id = pack_string(&p, s->id, s->id ? strlen(s->id) : 0);
                 for (size_t k = 0; k < s->n_settings; k++) {
                         Setting *t = &s->settings[k];
-                        t->key = pack_string(&p, t->key);
-                        t->value = pack_string(&p, t->value);
+                        t->key = pack_string(&p, t->key, strlen(t->key));
+                        t->value = pack_string(&p, t->value, t->len);
                         t->alloc = 0;
                 }
                 s->settings = xrealloc(s->settings, (s->n_settings ? s->n_settings : 1) * sizeof(Setting));
