@@ -42,6 +42,7 @@ typedef struct Daemon {
         Refresh *refresh;
         Http *http;
         Publish *publish; /* the feeds of the schedule being published, if not done yet */
+        bool published;   /* feeds were published once: the server takes connections */
         Reload *reload;   /* a reload under way */
         bool stopping;
         bool last_reload_ok;
@@ -233,6 +234,7 @@ static void publish_done(Daemon *d, Publish *p)
                 log_info("published %zu feeds: %zu written to %s, %zu unchanged", n, p->written, dir, n - p->written);
         if (d->http)
                 http_set_feeds(d->http, TAKE_PTR(p->feeds));
+        d->published = true;
         /* The components the texts replaced, and the texts of the feeds,
          * were freed in small pieces all over the heap: give the pages back. */
         malloc_trim(0);
@@ -298,8 +300,12 @@ static void publish_start(Daemon *d)
                 publish_free(p);
                 return;
         }
-        /* After everything else that is ready to run: a batch at a time. */
-        sd_event_source_set_priority(p->source, SD_EVENT_PRIORITY_IDLE);
+        /* A batch at a time. After everything else that is ready to run,
+         * while the previous feeds are served; but the first shares the
+         * loop with delivery as an equal: until it is done the server takes
+         * no connection, /healthz included, and a start-up's burst of
+         * overdue reminders would hold back an idle-priority one. */
+        sd_event_source_set_priority(p->source, d->published ? SD_EVENT_PRIORITY_IDLE : SD_EVENT_PRIORITY_NORMAL);
         sd_event_source_set_enabled(p->source, SD_EVENT_ON);
         sd_event_source_set_description(p->source, "publish-feeds");
         d->publish = p;
