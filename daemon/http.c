@@ -350,11 +350,13 @@ static void served_init(const char *token, Served *s, const char *name, const ch
         if (modified >= 0)
                 http_date(modified, s->last_modified);
         char *gz = compact ? gzip_compress(body, len, &s->gz_len) : NULL;
-        if (gz) {
+        /* Without its response (MHD out of memory: gz is freed then) the
+         * identity bytes are kept instead. */
+        if (gz && (s->gzip = response(token, s, gz, s->gz_len, true))) {
                 s->gz = gz;
-                s->gzip = response(token, s, gz, s->gz_len, true);
                 return;
         }
+        s->gz_len = 0;
         char *copy = xmalloc(len + 1);
         memcpy(copy, body, len);
         s->body = copy;
