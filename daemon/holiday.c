@@ -267,6 +267,15 @@ static void feed_line(Feed *f, unsigned line, char *text)
         if (f->depth == 1 && begin)
                 f->child = icalparser_new();
         icalparser *parser = f->depth >= 2 || (f->depth == 1 && begin) ? f->child : f->top;
+        if (!parser) {
+                /* libical ended the component before its END came (it took
+                 * an earlier line for the END, or never took the BEGIN for
+                 * one): the nesting is lost, and so is the rest of the file. */
+                _cleanup_free_ char *q = quote(text);
+                parse_error(f->p, line, "%s is inside a component whose BEGIN or END lines above do not match", q);
+                f->stop = true;
+                return;
+        }
         if (f->depth > 0)
                 feed_marker(parser, line);
         icalcomponent *done = icalparser_add_line(parser, text);

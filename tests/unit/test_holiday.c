@@ -473,6 +473,18 @@ static void test_structure_errors(void **state)
         expect_diag(&p.diags, "cal.ics", 9, "nested deeper than 8");
         parsed_free(&p);
         buf_free(&deep);
+        /* Found by fuzz_holiday: a malformed BEGIN ("BEGIN:VEVE:FREQ=...")
+         * that libical closed at another component's END, then lines it
+         * still took to be inside: refused at the first such line, where
+         * the parser for them used to be gone (a crash). */
+        char path[512];
+        snprintf(path, sizeof path, "%s/broken-nesting.ics", HOLIDAY_DATA_DIR);
+        size_t len;
+        _cleanup_free_ char *text = read_all(path, &len);
+        p = parse_text(text, len);
+        assert_true(p.r < 0);
+        expect_diag(&p.diags, "cal.ics", 29, "is inside a component whose BEGIN or END lines above do not match");
+        parsed_free(&p);
 }
 
 static void test_unknown_things_are_warnings(void **state)
