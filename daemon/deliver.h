@@ -50,10 +50,10 @@ Delivery *deliver_free(Delivery *d);
  * leaves before the loop runs again. */
 void deliver_submit(Delivery *d, const char *url, ChatMessage *msg, int64_t deadline_usec, const char *label,
                     const DeliverCallbacks *cb, void *userdata);
-/* Offers the waiting jobs to the gate again, now. */
 /* A request will be submitted at instant at_usec: libcurl, set up at the
  * first request otherwise, is set up a few seconds before. */
 void deliver_expect(Delivery *d, int64_t at_usec);
+/* Offers the waiting jobs to the gate again, now. */
 void deliver_kick(Delivery *d);
 /* Requests queued or in flight. */
 size_t deliver_pending(const Delivery *d);

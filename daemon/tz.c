@@ -52,9 +52,15 @@ int64_t wall_to_seconds(Wall w)
         return date_to_days(w.date) * 86400 + w.hour * 3600 + w.minute * 60 + w.second;
 }
 
+/* The day of an instant (floored: -1 is the day before the epoch's). */
+static int64_t day_of(int64_t s)
+{
+        return s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+}
+
 Wall wall_from_seconds(int64_t s)
 {
-        int64_t days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+        int64_t days = day_of(s);
         int64_t rem = s - days * 86400;
         return (Wall){date_from_days(days), (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60)};
 }
@@ -104,7 +110,7 @@ int tz_offset_at(icaltimezone *z, int64_t instant)
 {
         if (z == icaltimezone_get_utc_timezone())
                 return 0;
-        int64_t day = instant >= 0 ? instant / 86400 : -((-instant + 86399) / 86400);
+        int64_t day = day_of(instant);
         OffsetDay *d = &offset_days[(fnv1a64((const char *)&z, sizeof z) ^ (uint64_t)day) % OFFSET_DAYS];
         if (d->zone == z && d->day == day)
                 return d->offset;
