@@ -224,6 +224,46 @@ static void test_every_n_weeks(void **state)
         built_free(&b);
 }
 
+/* A weekly cadence's DTSTART is taken as its first occurrence without
+ * asking libical (rule_first): for every start weekday, every set of days
+ * and intervals 1 to 3, libical's own iterator over the published RRULE
+ * from that DTSTART yields DTSTART first, and DTSTART is the first day on
+ * or after start that the cadence names. */
+static void test_weekly_dtstart_is_first(void **state)
+{
+        (void)state;
+        static const char *const names[7] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                             "sunday"};
+        for (int interval = 1; interval <= 3; interval++)
+                for (int start = 5; start <= 11; start++) /* Mon 2026-01-05 .. Sun 01-11 */
+                        for (unsigned set = 1; set < 128; set++) {
+                                char days[128] = "", body[256];
+                                for (int d = 0; d < 7; d++)
+                                        if (set & (1u << d))
+                                                snprintf(days + strlen(days), sizeof days - strlen(days), "%s%s",
+                                                         days[0] ? ", " : "", names[d]);
+                                snprintf(body, sizeof body,
+                                         "cadence = every %d weeks\nday = %s\ntime = 09:30\nstart = 2026-01-%02d\n",
+                                         interval, days, start);
+                                Built b = build(body);
+                                Wall w0 = dtstart_of(&b, 0, NULL);
+                                /* the first of the set on or after start: Monday is bit 0 */
+                                int first = start;
+                                while (!(set & (1u << ((first - 5) % 7))))
+                                        first++;
+                                assert_wall(w0, 2026, 1, first, 9, 30);
+                                icalproperty *rr = icalcomponent_get_first_property(b.s->events[0], ICAL_RRULE_PROPERTY);
+                                icalrecur_iterator *it = icalrecur_iterator_new(icalproperty_get_rrule(rr), wall_to_ical(w0));
+                                assert_non_null(it);
+                                Wall got = wall_from_ical(icalrecur_iterator_next(it));
+                                icalrecur_iterator_free(it);
+                                if (wall_to_seconds(got) != wall_to_seconds(w0))
+                                        fail_msg("%s: libical's first is %04d-%02d-%02d", body, got.date.year,
+                                                 got.date.month, got.date.day);
+                                built_free(&b);
+                        }
+}
+
 /* ------------------------------------------------------------------ */
 /* Monthly cadences                                                    */
 
@@ -1449,6 +1489,7 @@ int main(void)
                 cmocka_unit_test(test_weekly),
                 cmocka_unit_test(test_weekly_several_days),
                 cmocka_unit_test(test_biweekly),
+                cmocka_unit_test(test_weekly_dtstart_is_first),
                 cmocka_unit_test(test_every_n_weeks),
                 cmocka_unit_test(test_monthly_weekday),
                 cmocka_unit_test(test_monthly_day),
