@@ -561,12 +561,13 @@ def bench_footprint():
     port = free_port()
     gen(cfg, "--meetings", 5000, "--departments", 1000, "--state", state, "--listen", "127.0.0.1:%d" % port)
     reps = 3
-    starts, restarts, published, reloads, stalls, rss, hwm = [], [], [], [], [], [], []
+    starts, scheduled, restarts, published, reloads, stalls, rss, hwm = [], [], [], [], [], [], [], []
     for i in range(reps):
         log("footprint: start-up and reload, rep %d" % (i + 1))
         shutil.rmtree(state, ignore_errors=True)
         d = Daemon(cfg)
         starts.append(d.wait_line(r"^notify: READY=1", timeout=300) - d.t0)
+        scheduled.append(d.wait_line(r"^notify: STATUS=Next reminder", timeout=300) - d.t0)
         published.append(d.wait_line(r"^<[0-7]>(published|wrote) \d+ feeds", timeout=300) - d.t0)
         time.sleep(1.0)
         s = proc_stats(d.p.pid)
@@ -606,6 +607,8 @@ def bench_footprint():
     sec = "6 Footprint (1000 depts, 5000 meetings)"
     row(sec, "start-up: exec → READY=1 (sd_notify), first start (median of %d)" % reps, "%.3f s" % med(starts),
         alt, altv, fmt_ratio(med(starts), med(pt)))
+    row(sec, "exec → reminders scheduled (STATUS= names the next; after READY; median of %d)" % reps,
+        "%.3f s" % med(scheduled), alt, altv, fmt_ratio(med(scheduled), med(pt)))
     row(sec, "start-up: exec → READY=1, restart with the feeds on disk (median of %d)" % reps, "%.3f s" % med(restarts),
         alt, altv, fmt_ratio(med(restarts), med(pt)))
     row(sec, "exec → all 1001 feeds published (after READY; median of %d)" % reps, "%.3f s" % med(published),

@@ -44,6 +44,9 @@ typedef struct Daemon {
         Publish *publish; /* the feeds of the schedule being published, if not done yet */
         bool published;   /* feeds were published once: the server takes connections */
         Reload *reload;   /* a reload under way */
+        sd_event_source *startup; /* start-up's second half, under way */
+        size_t startup_next;      /* its next meeting */
+        bool reload_asked;        /* SIGHUP during it: reload once it is done */
         bool stopping;
         bool last_reload_ok;
         int64_t last_reload, started;
@@ -386,7 +389,8 @@ static void notify_status(Daemon *d, bool ready)
                 return;
         }
         sd_notifyf(false, "%sSTATUS=%s", ready ? "READY=1\n" : "", status);
-        if (ready || why)
+        /* the first is the start-up's: logged as READY's would be */
+        if (ready || why || !d->status)
                 log_msg(why ? LOG_WARNING : LOG_INFO, "%s", status);
         free(d->status);
         d->status = status;
@@ -621,7 +625,9 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         Daemon *d = userdata;
         (void)s;
         if (si->ssi_signo == SIGHUP) {
-                if (!d->stopping)
+                if (d->startup)
+                        d->reload_asked = true; /* a reload goes by what the start-up loaded */
+                else if (!d->stopping)
                         reload(d);
                 return 0;
         }
@@ -629,6 +635,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 return 0;
         d->stopping = true;
         d->reload = reload_free(d->reload); /* the reminders stay held: nothing new goes out */
+        d->startup = sd_event_source_disable_unref(d->startup); /* nor are any loaded */
         sd_notify(false, "STOPPING=1");
         log_info("stopping (%s)", strsignal((int)si->ssi_signo));
         deliver_shutdown(d->delivery, STOP_TIMEOUT_USEC, stopped, d);
@@ -640,6 +647,10 @@ static void daemon_free(Daemon *d)
         /* Delivery first: its jobs point into the reminders' bookkeeping. */
         d->reload = reload_free(d->reload);
         d->publish = publish_free(d->publish);
+        if (d->startup) {
+                d->startup = sd_event_source_disable_unref(d->startup);
+                clock_busy_end();
+        }
         http_free(d->http);
         refresh_free(d->refresh);
         deliver_free(d->delivery);
@@ -678,6 +689,48 @@ static int setup_loop(Daemon *d)
         /* WATCHDOG=1 at half the interval, when WatchdogSec= is set. */
         sd_event_set_watchdog(d->event, true);
         return clock_attach(d->event);
+}
+
+/* ---- start-up's second half ------------------------------------------
+ *
+ * READY=1 goes once the config is read and the plan built (README "Running
+ * it"); then, on the loop, a batch at a time, each meeting's next occurrence
+ * is found for the reminders (one libical iterator each: a third of a
+ * start-up's work at 5000 meetings), the reminders are loaded (a reminder
+ * that fell due meanwhile goes out at once) and the feeds published. The
+ * step clock stands still meanwhile; the server takes connections once the
+ * first feeds are in; a SIGHUP waits for the end. */
+#define STARTUP_MEETINGS 500 /* per batch: a few milliseconds */
+
+static int on_startup(sd_event_source *source, void *userdata)
+{
+        Daemon *d = userdata;
+        (void)source;
+        reminders_prepare(d->reminders, d->schedule, d->startup_next, STARTUP_MEETINGS);
+        d->startup_next += STARTUP_MEETINGS;
+        if (d->startup_next < d->schedule->config->n_meetings)
+                return 0;
+        d->startup = sd_event_source_disable_unref(d->startup);
+        reminders_load(d->reminders, d->schedule, NULL, true);
+        /* the status line that follows READY in the log: what is next */
+        notify_status(d, false);
+        refresh_follow(d);
+        publish_start(d);
+        clock_busy_end();
+        if (d->reload_asked)
+                reload(d);
+        return 0;
+}
+
+static int startup_begin(Daemon *d)
+{
+        int r = sd_event_add_defer(d->event, &d->startup, on_startup, d);
+        if (r < 0)
+                return r;
+        sd_event_source_set_description(d->startup, "startup");
+        sd_event_source_set_enabled(d->startup, SD_EVENT_ON); /* a batch per iteration, to the last */
+        clock_busy_begin();
+        return 0;
 }
 
 static void log_clock(void)
@@ -729,13 +782,13 @@ int daemon_run(const char *config_path, ClockMode mode, int64_t clock_start_usec
         state = realpath(d.config->state_dir, NULL);
         log_info("tandem started: %zu departments, %zu meetings, ledger %s/ledger.sqlite", d.config->n_departments,
                  d.config->n_meetings, state ? state : d.config->state_dir);
+        if ((r = startup_begin(&d)) < 0) {
+                log_error("cannot set up the event loop: %s", strerror(-r));
+                goto fail;
+        }
         reminders_set_listener(d.reminders, on_reminders_changed, &d);
-        reminders_load(d.reminders, d.schedule, NULL, true);
-        refresh_follow(&d);
-        notify_ready(&d);
-        /* The feeds follow READY: a department's calendar is not what
-         * start-up waits for (README "The feeds"). */
-        publish_start(&d);
+        /* The reminders and the feeds follow READY (on_startup). */
+        sd_notify(false, "READY=1\nSTATUS=Scheduling the reminders");
         r = sd_event_loop(d.event);
         daemon_free(&d);
         if (r < 0) {

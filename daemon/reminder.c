@@ -55,6 +55,7 @@ struct Reminders {
         int64_t hosts_until;      /* the hosts due up to here are recorded */
         bool hosts_failing;       /* recording them failed: said once */
         bool held;                /* a reload is under way: nothing goes out */
+        int64_t prepare_from;     /* reminders_prepare() asks from here */
         uint64_t submitted;       /* requests handed to delivery */
         void (*changed)(void *);
         void *changed_userdata;
@@ -672,6 +673,21 @@ void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool s
         diff(r, old, now);
         /* Messages already due (downtime, a new offset, a change) go out now. */
         on_timer(r);
+}
+
+void reminders_prepare(Reminders *r, const Schedule *s, size_t first, size_t n)
+{
+        int64_t now = clock_now(), alive;
+        if (first == 0)
+                r->prepare_from = ledger_get_alive(r->ledger, &alive) == 0 && alive < now ? alive : now + 1;
+        /* record_missed() asks from when the daemon was last alive, the
+         * reminders from now: the answer from the earlier stands for both
+         * unless an occurrence lies between (schedule_next). */
+        for (size_t i = first; i < first + n && i < s->config->n_meetings; i++) {
+                Occurrence o;
+                if (s->config->meetings[i].n_reminders > 0)
+                        schedule_next(s, &s->config->meetings[i], r->prepare_from, &o);
+        }
 }
 
 void reminders_hold(Reminders *r, bool hold)

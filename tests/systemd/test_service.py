@@ -170,8 +170,11 @@ class ServiceTest:
         log("active, MainPID %s" % first["MainPID"])
         st = box.sh("stat -c '%a %U %G' " + CONFIG).stdout.split()
         check(st == ["640", "root", "tandem-config"], "%s is %r, expected 640 root tandem-config" % (CONFIG, st))
-        status = self.show("StatusText")["StatusText"]
-        check(status.startswith("Next reminder:"), "STATUS= says %r" % status)
+        # READY=1 comes with "Scheduling the reminders"; STATUS= names the
+        # next reminder once they are (README "The feeds").
+        def next_reminder():
+            return self.show("StatusText")["StatusText"].startswith("Next reminder:")
+        container.wait_for(next_reminder, 10, lambda: "STATUS= says %r" % self.show("StatusText")["StatusText"])
 
         log("== the feed and /healthz on loopback")
         code, _h, body = self.get("http://127.0.0.1:8470/healthz")
