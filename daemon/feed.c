@@ -153,8 +153,9 @@ char *feed_event_text(const Schedule *s, size_t i, const FeedMeta *meta)
         /* the meeting's VEVENT (a pair published as single events has
          * none), then those of its occurrences at DST edges and its moved
          * ones, which share its revision */
-        if (s->events[i])
-                append_event(&b, s->events[i], fm);
+        icalcomponent *ev = schedule_event(s, i);
+        if (ev)
+                append_event(&b, ev, fm);
         for (size_t k = 0; k < s->n_exceptions[i]; k++)
                 append_event(&b, s->exceptions[i][k], fm);
         return buf_steal(&b);

@@ -62,8 +62,18 @@ static struct icalrecurrencetype rule_in_wall_time(struct icalrecurrencetype r, 
         return r;
 }
 
+static void expand(icalcomponent *vevent, const char *rrule, const Meeting *m, int64_t from, int64_t to, size_t max,
+                   Occurrence **ret, size_t *n, size_t *alloc);
+
 void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, size_t max,
                      Occurrence **ret, size_t *n, size_t *alloc)
+{
+        expand(vevent, NULL, m, from, to, max, ret, n, alloc);
+}
+
+/* rrule: the VEVENT's rule where it is not in it yet (Schedule.rrules). */
+static void expand(icalcomponent *vevent, const char *rrule_text, const Meeting *m, int64_t from, int64_t to,
+                   size_t max, Occurrence **ret, size_t *n, size_t *alloc)
 {
         size_t found = 0;
         icalproperty *dtstart = icalcomponent_get_first_property(vevent, ICAL_DTSTART_PROPERTY);
@@ -77,7 +87,7 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
         int64_t duration = dtend ? prop_instant(dtend) - start0
                                  : icaldurationtype_as_int(icalcomponent_get_duration(vevent));
 
-        if (!rrule) {
+        if (!rrule && !rrule_text) {
                 /* one occurrence: at a DST edge, in UTC; or an override
                  * naming the occurrence it replaces, moved or with another
                  * host */
@@ -92,7 +102,8 @@ void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int6
         }
         /* The rule yields wall times in DTSTART's zone; RFC 5545 counts
          * DTSTART itself as the first occurrence. */
-        struct icalrecurrencetype rule = rule_in_wall_time(icalproperty_get_rrule(rrule), zone);
+        struct icalrecurrencetype rule = rule_in_wall_time(
+                rrule ? icalproperty_get_rrule(rrule) : icalrecurrencetype_from_string(rrule_text), zone);
         icalrecur_iterator *it = icalrecur_iterator_new(rule, wall_to_ical(w0));
         if (!it)
                 return;
@@ -231,8 +242,8 @@ static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to
                 return; /* a text that does not read back: cannot happen with libical's own */
         size_t first = *n, extra = ev.n;
         if (ev.event)
-                schedule_expand(ev.event, m, from, to, max > SIZE_MAX - extra ? SIZE_MAX : max + extra, ret, n,
-                                alloc);
+                expand(ev.event, ev.parsed || !s->rrules ? NULL : s->rrules[i], m, from, to,
+                       max > SIZE_MAX - extra ? SIZE_MAX : max + extra, ret, n, alloc);
         size_t kept = first;
         for (size_t k = first; k < *n; k++)
                 if (!extra || !overridden(&ev, (*ret)[k].rid))
@@ -326,6 +337,46 @@ bool schedule_next(const Schedule *s, const Meeting *m, int64_t from, Occurrence
         return n > 0;
 }
 
+/* The RRULE in its place, after DTSTART and DTEND (or DURATION), as
+ * build_event() would have added it: the VEVENT renders as it always
+ * did, and its fingerprint stays the same. */
+static void rrule_attach(const Schedule *s, size_t i)
+{
+        icalcomponent *ev = s->events[i];
+        if (!ev || !s->rrules[i] || icalcomponent_get_first_property(ev, ICAL_RRULE_PROPERTY))
+                return;
+        size_t n = (size_t)icalcomponent_count_properties(ev, ICAL_ANY_PROPERTY), k = 0, after = 0;
+        _cleanup_free_ icalproperty **props = xcalloc(n + 1, sizeof(icalproperty *));
+        for (icalproperty *p = icalcomponent_get_first_property(ev, ICAL_ANY_PROPERTY); p && k < n;
+             p = icalcomponent_get_next_property(ev, ICAL_ANY_PROPERTY)) {
+                props[k++] = p;
+                icalproperty_kind kind = icalproperty_isa(p);
+                if (kind == ICAL_DTSTART_PROPERTY || kind == ICAL_DTEND_PROPERTY || kind == ICAL_DURATION_PROPERTY)
+                        after = k;
+        }
+        for (size_t j = after; j < k; j++)
+                icalcomponent_remove_property(ev, props[j]);
+        icalcomponent_add_property(ev, icalproperty_new_rrule(icalrecurrencetype_from_string(s->rrules[i])));
+        for (size_t j = after; j < k; j++)
+                icalcomponent_add_property(ev, props[j]);
+}
+
+static void rrule_detach(const Schedule *s, size_t i)
+{
+        icalproperty *p = s->events[i] && s->rrules[i] ? icalcomponent_get_first_property(s->events[i], ICAL_RRULE_PROPERTY)
+                                                       : NULL;
+        if (p) {
+                icalcomponent_remove_property(s->events[i], p);
+                icalproperty_free(p);
+        }
+}
+
+icalcomponent *schedule_event(const Schedule *s, size_t i)
+{
+        rrule_attach(s, i);
+        return s->events[i];
+}
+
 void schedule_pack(Schedule *s, size_t i, const char *text)
 {
         /* One buffer for every meeting's text: 5000 small strings freed
@@ -347,6 +398,8 @@ void schedule_pack(Schedule *s, size_t i, const char *text)
         s->events[i] = NULL;
         s->exceptions[i] = NULL;
         s->n_exceptions[i] = 0;
+        free(s->rrules[i]); /* the text has it */
+        s->rrules[i] = NULL;
 }
 
 const char *schedule_text(const Schedule *s, size_t i)
@@ -356,7 +409,9 @@ const char *schedule_text(const Schedule *s, size_t i)
 
 void schedule_fingerprint(const Schedule *s, size_t i, char out[static 17])
 {
-        _cleanup_free_ char *text = s->events[i] ? icalcomponent_as_ical_string_r(s->events[i]) : xstrdup("");
+        icalcomponent *ev = schedule_event(s, i);
+        _cleanup_free_ char *text = ev ? icalcomponent_as_ical_string_r(ev) : xstrdup("");
+        rrule_detach(s, i); /* until the VEVENT is rendered for good */
         uint64_t h = fnv1a64(text, strlen(text));
         for (size_t k = 0; k < s->n_exceptions[i]; k++) {
                 _cleanup_free_ char *more = icalcomponent_as_ical_string_r(s->exceptions[i][k]);
@@ -468,6 +523,7 @@ typedef struct Build {
         Exception *plan;            /* built: its skipped and moved occurrences */
         size_t n_plan;
         Turns turns;                /* built: its hosts, when it rotates */
+        char *rrule;                /* built: the VEVENT's RRULE value, not in it yet */
 } Build;
 
 /* "FILE:LINE: [meeting:ID] key: message", an error or a warning. */
@@ -1352,7 +1408,10 @@ static icalcomponent *build_event(Build *b)
                  * local DTEND cannot name (it reads as the first): give the
                  * exact duration instead (RFC 5545 section 3.8.2.5). */
                 icalcomponent_add_property(ev, icalproperty_new_duration(icaldurationtype_from_int((int)m->duration)));
-        icalcomponent_add_property(ev, icalproperty_new_rrule(r));
+        /* Its RRULE goes in when the VEVENT is rendered (schedule_event):
+         * libical holds a rule in 2,896 bytes, 14 MB for 5000 meetings,
+         * most of the heap a start-up builds and then frees. */
+        b->rrule = icalrecurrencetype_as_string_r(&r);
         for (size_t i = 0; i < b->n_plan; i++)
                 if ((b->plan[i].cancelled && b->plan[i].rid > dtstart_at) ||
                     (dtstart_changed && b->plan[i].rid == dtstart_at))
@@ -1408,6 +1467,7 @@ static int pairing_check(const Config *c, const Pairing *p, const ScheduleOption
         free(b.exceptions);
         plan_exceptions_free(b.plan, b.n_plan);
         free(b.turns.v);
+        free(b.rrule);
         return r;
 }
 
@@ -1429,6 +1489,7 @@ int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diag
         s->n_exceptions = xcalloc(c->n_meetings + 1, sizeof(size_t));
         s->n_events = c->n_meetings;
         s->next = xcalloc(c->n_meetings, sizeof(NextCache));
+        s->rrules = xcalloc(c->n_meetings + 1, sizeof(char *));
         ShiftCache shifts = {0};
         for (size_t i = 0; i < c->n_pairings; i++)
                 if (!c->pairings[i].template.valid ||
@@ -1453,6 +1514,7 @@ int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diag
                 s->plan[i] = b.plan;
                 s->n_plan[i] = b.n_plan;
                 s->turns[i] = b.turns;
+                s->rrules[i] = b.rrule;
                 if (!built)
                         r = -EINVAL;
                 else {
@@ -1530,7 +1592,10 @@ Schedule *schedule_free(Schedule *s)
                 free(s->exceptions[i]);
                 plan_exceptions_free(s->plan[i], s->n_plan[i]);
                 free(s->turns[i].v);
+                if (s->rrules)
+                        free(s->rrules[i]);
         }
+        free(s->rrules);
         buf_free(&s->texts);
         free(s->text_at);
         free(s->plan);

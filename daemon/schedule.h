@@ -42,7 +42,8 @@ typedef struct Turns {
 typedef struct Schedule {
         const Config *config;
         Calendars *calendars;   /* the holiday calendars it was built with */
-        icalcomponent **events; /* one VEVENT per meeting, in config order */
+        icalcomponent **events; /* one VEVENT per meeting, in config order; its RRULE in rrules until rendered */
+        char **rrules;          /* per meeting: its RRULE value while not in its VEVENT (schedule_event) */
         int64_t *first_starts;  /* each event's DTSTART instant, computed once */
         size_t n_events;
         /* per meeting, the VEVENTs published with it: its occurrences at
@@ -125,6 +126,9 @@ size_t schedule_occurrences(const Schedule *s, int64_t from, int64_t to, const D
  * rule) that start in [from, to), at most max of them; appends to *ret. */
 void schedule_expand(icalcomponent *vevent, const Meeting *m, int64_t from, int64_t to, size_t max,
                      Occurrence **ret, size_t *n, size_t *alloc);
+/* Meeting i's VEVENT as published, RRULE included (NULL for a pair of
+ * single events, or once packed). */
+icalcomponent *schedule_event(const Schedule *s, size_t i);
 /* Meeting m's occurrences held that start in [from, to), in time order. */
 size_t schedule_meeting_occurrences(const Schedule *s, const Meeting *m, int64_t from, int64_t to, Occurrence **ret);
 /* The next occurrence held, starting at or after `from`; false if none. */

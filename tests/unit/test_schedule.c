@@ -96,7 +96,7 @@ static void expect_starts(const Built *b, int64_t from, int64_t to, const int64_
  * UTC time). */
 static Wall dtstart_of(const Built *b, size_t i, const char **tzid)
 {
-        icalproperty *p = icalcomponent_get_first_property(b->s->events[i], ICAL_DTSTART_PROPERTY);
+        icalproperty *p = icalcomponent_get_first_property(schedule_event(b->s, i), ICAL_DTSTART_PROPERTY);
         assert_non_null(p);
         icalparameter *t = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
         if (tzid)
@@ -136,8 +136,8 @@ static void test_weekly(void **state)
         const char *tzid;
         assert_wall(dtstart_of(&b, 0, &tzid), 2026, 1, 6, 10, 0);
         assert_null(tzid); /* UTC: no TZID, a Z time */
-        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 1, 6, 10, 0));
-        assert_int_equal(count_props(b.s->events[0], ICAL_RRULE_PROPERTY), 1);
+        assert_instant(schedule_first_start(schedule_event(b.s, 0)), utc(2026, 1, 6, 10, 0));
+        assert_int_equal(count_props(schedule_event(b.s, 0), ICAL_RRULE_PROPERTY), 1);
 
         /* [from, to): a start at `from` is in, one at `to` is out */
         EXPECT_STARTS(&b, utc(2026, 1, 13, 10, 0), utc(2026, 1, 27, 10, 0), 3600, utc(2026, 1, 13, 10, 0),
@@ -252,7 +252,7 @@ static void test_weekly_dtstart_is_first(void **state)
                                 while (!(set & (1u << ((first - 5) % 7))))
                                         first++;
                                 assert_wall(w0, 2026, 1, first, 9, 30);
-                                icalproperty *rr = icalcomponent_get_first_property(b.s->events[0], ICAL_RRULE_PROPERTY);
+                                icalproperty *rr = icalcomponent_get_first_property(schedule_event(b.s, 0), ICAL_RRULE_PROPERTY);
                                 icalrecur_iterator *it = icalrecur_iterator_new(icalproperty_get_rrule(rr), wall_to_ical(w0));
                                 assert_non_null(it);
                                 Wall got = wall_from_ical(icalrecur_iterator_next(it));
@@ -327,7 +327,7 @@ static void test_rrule_nonmatching_start(void **state)
                       utc(2026, 2, 11, 10, 0), utc(2026, 3, 11, 10, 0));
         const char *tzid;
         assert_wall(dtstart_of(&b, 0, &tzid), 2026, 1, 14, 10, 0);
-        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 1, 14, 10, 0));
+        assert_instant(schedule_first_start(schedule_event(b.s, 0)), utc(2026, 1, 14, 10, 0));
         built_free(&b);
 
         /* the same with a start that matches */
@@ -390,7 +390,7 @@ static void test_rrule_errors(void **state)
 /* The RRULE value of the published VEVENT, as text. */
 static void expect_rrule_has(const Built *b, const char *needle)
 {
-        icalproperty *p = icalcomponent_get_first_property(b->s->events[0], ICAL_RRULE_PROPERTY);
+        icalproperty *p = icalcomponent_get_first_property(schedule_event(b->s, 0), ICAL_RRULE_PROPERTY);
         assert_non_null(p);
         struct icalrecurrencetype r = icalproperty_get_rrule(p);
         char *rule = icalrecurrencetype_as_string_r(&r);
@@ -474,7 +474,7 @@ static void test_skip(void **state)
         Built b = build("day = tuesday\ntime = 10:00\nstart = 2026-01-06\nskip = 2026-01-13, 2026-01-27\n");
         EXPECT_STARTS(&b, Y2026, utc(2026, 2, 4, 0, 0), 3600, utc(2026, 1, 6, 10, 0), utc(2026, 1, 20, 10, 0),
                       utc(2026, 2, 3, 10, 0));
-        icalcomponent *ev = b.s->events[0];
+        icalcomponent *ev = schedule_event(b.s, 0);
         assert_int_equal(count_props(ev, ICAL_EXDATE_PROPERTY), 2);
         icalproperty *x = icalcomponent_get_first_property(ev, ICAL_EXDATE_PROPERTY);
         assert_wall(wall_from_ical(icalproperty_get_exdate(x)), 2026, 1, 13, 10, 0);
@@ -623,7 +623,7 @@ static void test_dst_new_york(void **state)
          * and DTSTART is the first occurrence whose time exists once */
         b = build("day = sunday\ntime = 02:30\ntimezone = America/New_York\nstart = 2026-03-08\n");
         EXPECT_STARTS(&b, Y2026, utc(2026, 3, 16, 0, 0), 3600, utc(2026, 3, 8, 7, 30), utc(2026, 3, 15, 6, 30));
-        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 3, 15, 6, 30));
+        assert_instant(schedule_first_start(schedule_event(b.s, 0)), utc(2026, 3, 15, 6, 30));
         /* (and 02:30 EST on 2026-11-01, hours after the clocks went back) */
         assert_int_equal(b.s->n_exceptions[0], 2);
         assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 3, 8, 7, 30));
@@ -637,7 +637,7 @@ static void test_dst_new_york(void **state)
         built_free(&b);
         b = build("day = sunday\ntime = 01:30\ntimezone = America/New_York\nstart = 2026-11-01\n");
         EXPECT_STARTS(&b, Y2026, utc(2026, 11, 9, 0, 0), 3600, utc(2026, 11, 1, 5, 30), utc(2026, 11, 8, 6, 30));
-        assert_instant(schedule_first_start(b.s->events[0]), utc(2026, 11, 8, 6, 30));
+        assert_instant(schedule_first_start(schedule_event(b.s, 0)), utc(2026, 11, 8, 6, 30));
         assert_instant(schedule_first_start(b.s->exceptions[0][0]), utc(2026, 11, 1, 5, 30));
         built_free(&b);
 }
@@ -1150,9 +1150,9 @@ static icalproperty *prop(icalcomponent *ev, icalproperty_kind kind)
 /* The n-th EXDATE of the meeting's VEVENT as wall time and TZID. */
 static Wall exdate_of(const Built *b, int n, const char **tzid)
 {
-        icalproperty *p = icalcomponent_get_first_property(b->s->events[0], ICAL_EXDATE_PROPERTY);
+        icalproperty *p = icalcomponent_get_first_property(schedule_event(b->s, 0), ICAL_EXDATE_PROPERTY);
         for (; p && n > 0; n--)
-                p = icalcomponent_get_next_property(b->s->events[0], ICAL_EXDATE_PROPERTY);
+                p = icalcomponent_get_next_property(schedule_event(b->s, 0), ICAL_EXDATE_PROPERTY);
         assert_non_null(p);
         icalparameter *t = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
         *tzid = t ? icalparameter_get_tzid(t) : NULL;
@@ -1171,7 +1171,7 @@ static void test_edge_published_apart(void **state)
         EXPECT_STARTS(&b, Y2027, utc(2027, 4, 5, 0, 0), 3600, utc(2027, 3, 7, 1, 30), utc(2027, 3, 14, 1, 30),
                       utc(2027, 3, 21, 1, 30), utc(2027, 3, 28, 1, 30), utc(2027, 4, 4, 0, 30));
         assert_wall(dtstart_of(&b, 0, NULL), 2027, 3, 7, 2, 30);
-        assert_int_equal(count_props(b.s->events[0], ICAL_EXDATE_PROPERTY), 1);
+        assert_int_equal(count_props(schedule_event(b.s, 0), ICAL_EXDATE_PROPERTY), 1);
         const char *tzid;
         assert_wall(exdate_of(&b, 0, &tzid), 2027, 3, 28, 2, 30);
         assert_string_equal(tzid, "Europe/Berlin");
@@ -1224,7 +1224,7 @@ static void test_edge_kinds(void **state)
         /* ... but not a meeting days away from any change, nor one in UTC */
         b = build("day = tuesday\ntime = 02:30\ntimezone = Europe/Berlin\nstart = 2026-01-01\n");
         assert_int_equal(b.s->n_exceptions[0], 0);
-        assert_int_equal(count_props(b.s->events[0], ICAL_EXDATE_PROPERTY), 0);
+        assert_int_equal(count_props(schedule_event(b.s, 0), ICAL_EXDATE_PROPERTY), 0);
         assert_int_equal(b.diags.n_warnings, 0);
         built_free(&b);
         b = build("day = sunday\ntime = 02:30\nstart = 2026-01-01\n");
@@ -1268,7 +1268,7 @@ static void test_edge_dtstart_count(void **state)
                         "start = 2026-03-08\n");
         EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 3, 8, 7, 30), utc(2026, 3, 15, 6, 30), utc(2026, 3, 22, 6, 30));
         assert_wall(dtstart_of(&b, 0, NULL), 2026, 3, 15, 2, 30);
-        struct icalrecurrencetype r = icalproperty_get_rrule(prop(b.s->events[0], ICAL_RRULE_PROPERTY));
+        struct icalrecurrencetype r = icalproperty_get_rrule(prop(schedule_event(b.s, 0), ICAL_RRULE_PROPERTY));
         assert_int_equal(r.count, 2);
         assert_int_equal(b.s->n_exceptions[0], 1);
         built_free(&b);
@@ -1348,14 +1348,14 @@ static void test_until_late_east(void **state)
          * that rrule.js (which compares UNTIL with that) keeps the last one. */
         Built b = build("cadence = rrule:FREQ=DAILY\ntime = 23:00\ntimezone = Australia/Sydney\nstart = 2027-12-01\n"
                         "end = 2027-12-31\n");
-        struct icalrecurrencetype r = icalproperty_get_rrule(prop(b.s->events[0], ICAL_RRULE_PROPERTY));
+        struct icalrecurrencetype r = icalproperty_get_rrule(prop(schedule_event(b.s, 0), ICAL_RRULE_PROPERTY));
         assert_wall(wall_from_ical(r.until), 2027, 12, 31, 23, 0);
         EXPECT_STARTS(&b, utc(2027, 12, 30, 0, 0), utc(2028, 1, 3, 0, 0), 3600, utc(2027, 12, 30, 12, 0),
                       utc(2027, 12, 31, 12, 0));
         built_free(&b);
         b = build("cadence = rrule:FREQ=DAILY\ntime = 10:00\ntimezone = Europe/Berlin\nstart = 2027-12-01\n"
                   "end = 2027-12-31\n");
-        r = icalproperty_get_rrule(prop(b.s->events[0], ICAL_RRULE_PROPERTY));
+        r = icalproperty_get_rrule(prop(schedule_event(b.s, 0), ICAL_RRULE_PROPERTY));
         assert_true(r.until.hour == 22 && r.until.minute == 59 && r.until.second == 59);
         built_free(&b);
 }
@@ -1425,7 +1425,7 @@ static void test_skip_and_move(void **state)
         assert_non_null(strstr(ov, "DTSTART:20260121T143000"));
         assert_non_null(strstr(ov, "DESCRIPTION:Moved: trade fair"));
         free(ov);
-        char *ev = icalcomponent_as_ical_string_r(b.s->events[0]);
+        char *ev = icalcomponent_as_ical_string_r(schedule_event(b.s, 0));
         assert_non_null(strstr(ev, "EXDATE:20260113T100000"));
         assert_null(strstr(ev, "EXDATE:20260120"));
         free(ev);
@@ -1441,7 +1441,7 @@ static void test_every_occurrence_changed(void **state)
         Built b = build("day = thursday\ntime = 10:00\nstart = 2026-06-11\nend = 2026-06-18\n"
                         "skip = 2026-06-18\nmove = 2026-06-11 -> 2026-06-10\n");
         EXPECT_STARTS(&b, Y2026, Y2027, 3600, utc(2026, 6, 10, 10, 0));
-        char *ev = icalcomponent_as_ical_string_r(b.s->events[0]);
+        char *ev = icalcomponent_as_ical_string_r(schedule_event(b.s, 0));
         assert_non_null(strstr(ev, "DTSTART:20260611T100000"));
         assert_non_null(strstr(ev, "EXDATE:20260611T100000"));
         assert_non_null(strstr(ev, "EXDATE:20260618T100000"));
