@@ -625,13 +625,28 @@ static void diff(Reminders *r, const Schedule *old, int64_t now)
                 return;
         }
         alloc = n;
+        /* The new plan's meetings by id: one lookup per occurrence told. */
+        StrMap ids = {0};
+        const Schedule *s = r->schedule;
+        for (size_t i = 0; i < s->config->n_meetings; i++)
+                strmap_put(&ids, s->config->meetings[i].id, &s->config->meetings[i]);
         for (size_t i = 0; old && i < old->config->n_meetings; i++) {
-                const Meeting *m = &old->config->meetings[i];
+                const Meeting *m = &old->config->meetings[i], *now_m;
                 if (m->n_reminders == 0)
                         continue;
-                int64_t earliest = meeting_first_reminder(m);
+                int64_t earliest = meeting_first_reminder(m), to = now + ANNOUNCE_SOON + earliest + 1;
+                if (!schedule_may_start(old, m, now, to))
+                        continue;
+                /* The same VEVENTs in the new plan: the same occurrences, so
+                 * nothing to announce (most meetings of a reload; the
+                 * fingerprint is asked of the new plan's meeting once, and
+                 * its feeds reuse it, where expanding the old one means
+                 * reading its text back and an iterator). */
+                if ((now_m = strmap_get(&ids, m->id)) &&
+                    schedule_same_events(old, i, s, (size_t)(now_m - s->config->meetings)))
+                        continue;
                 _cleanup_free_ Occurrence *soon = NULL;
-                size_t n_soon = schedule_meeting_occurrences(old, m, now, now + ANNOUNCE_SOON + earliest + 1, &soon);
+                size_t n_soon = schedule_meeting_occurrences(old, m, now, to, &soon);
                 for (size_t j = 0; j < n_soon; j++) {
                         int64_t first = soon[j].start - earliest;
                         if (first <= now || first > now + ANNOUNCE_SOON)
@@ -644,10 +659,6 @@ static void diff(Reminders *r, const Schedule *old, int64_t now)
                                 }
                 }
         }
-        /* The new plan's meetings by id: one lookup per occurrence told. */
-        StrMap ids = {0};
-        for (size_t i = 0; i < r->schedule->config->n_meetings; i++)
-                strmap_put(&ids, r->schedule->config->meetings[i].id, &r->schedule->config->meetings[i]);
         for (size_t i = 0; i < n; i++)
                 diff_one(r, &ids, &told[i], told, n, now);
         strmap_free(&ids);

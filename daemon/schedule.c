@@ -298,15 +298,20 @@ typedef struct NextCache {
         Occurrence occ;
 } NextCache;
 
+bool schedule_may_start(const Schedule *s, const Meeting *m, int64_t from, int64_t to)
+{
+        const NextCache *c = &s->next[m - s->config->meetings];
+        return !(c->asked && c->from <= from && (c->found ? from <= c->occ.start && c->occ.start >= to : true));
+}
+
 size_t schedule_meeting_occurrences(const Schedule *s, const Meeting *m, int64_t from, int64_t to, Occurrence **ret)
 {
         size_t i = (size_t)(m - s->config->meetings), n = 0, alloc = 0;
         /* schedule_next's last answer, when it stands for `from`, says
          * whether anything starts before `to`: most meetings are days
          * away, and then no iterator is needed. */
-        const NextCache *c = &s->next[i];
         *ret = NULL;
-        if (c->asked && c->from <= from && (c->found ? from <= c->occ.start && c->occ.start >= to : true))
+        if (!schedule_may_start(s, m, from, to))
                 return 0;
         expand_meeting(s, i, from, to, SIZE_MAX, false, ret, &n, &alloc);
         return n;
@@ -407,7 +412,28 @@ const char *schedule_text(const Schedule *s, size_t i)
         return s->text_at && s->text_at[i] != SIZE_MAX ? s->texts.s + s->text_at[i] : NULL;
 }
 
+static void fingerprint(const Schedule *s, size_t i, char out[static 17]);
+
 void schedule_fingerprint(const Schedule *s, size_t i, char out[static 17])
+{
+        if (!s->fingerprints[i][0])
+                fingerprint(s, i, s->fingerprints[i]);
+        memcpy(out, s->fingerprints[i], 17);
+}
+
+bool schedule_same_events(const Schedule *a, size_t i, const Schedule *b, size_t j)
+{
+        char fa[17], fb[17];
+        if ((!a->fingerprints[i][0] && schedule_text(a, i)) || (!b->fingerprints[j][0] && schedule_text(b, j)))
+                return false;
+        schedule_fingerprint(a, i, fa);
+        schedule_fingerprint(b, j, fb);
+        return streq(fa, fb);
+}
+
+/* A hash of the meeting's VEVENTs as built, before the ledger's revision
+ * is added: what tells a changed definition from the last one. */
+static void fingerprint(const Schedule *s, size_t i, char out[static 17])
 {
         icalcomponent *ev = schedule_event(s, i);
         _cleanup_free_ char *text = ev ? icalcomponent_as_ical_string_r(ev) : xstrdup("");
@@ -1490,6 +1516,7 @@ int schedule_new(const Config *c, const ScheduleOptions *o, Schedule **ret, Diag
         s->n_events = c->n_meetings;
         s->next = xcalloc(c->n_meetings, sizeof(NextCache));
         s->rrules = xcalloc(c->n_meetings + 1, sizeof(char *));
+        s->fingerprints = xcalloc(c->n_meetings + 1, sizeof(*s->fingerprints));
         ShiftCache shifts = {0};
         for (size_t i = 0; i < c->n_pairings; i++)
                 if (!c->pairings[i].template.valid ||
@@ -1596,6 +1623,7 @@ Schedule *schedule_free(Schedule *s)
                         free(s->rrules[i]);
         }
         free(s->rrules);
+        free(s->fingerprints);
         buf_free(&s->texts);
         free(s->text_at);
         free(s->plan);

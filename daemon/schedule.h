@@ -60,6 +60,7 @@ typedef struct Schedule {
         struct NextCache *next; /* per meeting: schedule_next()'s last answer */
         Buf texts;              /* the packed meetings' texts (schedule_pack), each ending in a NUL */
         size_t *text_at;        /* per meeting: where its text starts, SIZE_MAX if not packed */
+        char (*fingerprints)[17]; /* per meeting: schedule_fingerprint()'s answer, "" until asked */
 } Schedule;
 
 typedef enum OccurrenceStatus { OCCURRENCE_HELD, OCCURRENCE_MOVED, OCCURRENCE_CANCELLED } OccurrenceStatus;
@@ -148,6 +149,12 @@ int64_t schedule_notice_due(const Occurrence *o);
  * SEQUENCE rises exactly when what subscribers see of it changes. Of a
  * meeting not packed yet. */
 void schedule_fingerprint(const Schedule *s, size_t meeting, char out[static 17]);
+/* Whether meeting i of a publishes the same VEVENTs as meeting j of b (their
+ * fingerprints): then they have the same occurrences. False where it cannot
+ * be told: a packed meeting whose fingerprint was not asked before. */
+bool schedule_same_events(const Schedule *a, size_t i, const Schedule *b, size_t j);
+/* False if schedule_next() has shown that nothing of m starts in [from, to). */
+bool schedule_may_start(const Schedule *s, const Meeting *m, int64_t from, int64_t to);
 
 /* Keeps meeting i as text from now on: its VEVENTs as published
  * (feed_event_text(), revision included; copied), in place of libical's

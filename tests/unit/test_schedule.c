@@ -264,6 +264,43 @@ static void test_weekly_dtstart_is_first(void **state)
                         }
 }
 
+/* schedule_same_events: what lets a reload skip the old plan's meetings
+ * whose VEVENTs did not change (reminder.c diff). The same config built
+ * twice publishes the same VEVENTs; another time or day, a skipped date or
+ * another title does not; a packed meeting whose fingerprint was never
+ * asked cannot be told, one asked before packing can. */
+static void test_same_events(void **state)
+{
+        (void)state;
+        static const char base[] = "cadence = weekly\nday = monday\ntime = 10:00\nstart = 2026-01-05\n";
+        static const char *const changed[] = {
+                "cadence = weekly\nday = monday\ntime = 10:30\nstart = 2026-01-05\n",
+                "cadence = weekly\nday = tuesday\ntime = 10:00\nstart = 2026-01-05\n",
+                "cadence = weekly\nday = monday\ntime = 10:00\nstart = 2026-01-05\nskip = 2026-02-02\n",
+                "cadence = weekly\nday = monday\ntime = 10:00\nstart = 2026-01-05\nduration = 30m\n",
+        };
+        Built a = build(base), b = build(base);
+        assert_true(schedule_same_events(a.s, 0, b.s, 0));
+        for (size_t k = 0; k < ELEMENTSOF(changed); k++) {
+                Built c = build(changed[k]);
+                if (schedule_same_events(a.s, 0, c.s, 0))
+                        fail_msg("the same VEVENTs as %s", changed[k]);
+                built_free(&c);
+        }
+        /* packed: a (asked above) still can be told, e (never asked) not */
+        Built e = build(base), d = build(base);
+        _cleanup_free_ char *ta = icalcomponent_as_ical_string_r(schedule_event(a.s, 0));
+        _cleanup_free_ char *te = icalcomponent_as_ical_string_r(schedule_event(e.s, 0));
+        schedule_pack(a.s, 0, ta);
+        schedule_pack(e.s, 0, te);
+        assert_true(schedule_same_events(a.s, 0, d.s, 0));
+        assert_false(schedule_same_events(e.s, 0, d.s, 0));
+        built_free(&e);
+        built_free(&d);
+        built_free(&a);
+        built_free(&b);
+}
+
 /* ------------------------------------------------------------------ */
 /* Monthly cadences                                                    */
 
@@ -1490,6 +1527,7 @@ int main(void)
                 cmocka_unit_test(test_weekly_several_days),
                 cmocka_unit_test(test_biweekly),
                 cmocka_unit_test(test_weekly_dtstart_is_first),
+                cmocka_unit_test(test_same_events),
                 cmocka_unit_test(test_every_n_weeks),
                 cmocka_unit_test(test_monthly_weekday),
                 cmocka_unit_test(test_monthly_day),
