@@ -620,6 +620,16 @@ static void stopped(void *userdata)
         sd_event_exit(d->event, 0);
 }
 
+/* A start-up's second half that will not finish (a stop): the step clock
+ * no longer waits for it. */
+static void startup_drop(Daemon *d)
+{
+        if (!d->startup)
+                return;
+        d->startup = sd_event_source_disable_unref(d->startup);
+        clock_busy_end();
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         Daemon *d = userdata;
@@ -635,7 +645,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                 return 0;
         d->stopping = true;
         d->reload = reload_free(d->reload); /* the reminders stay held: nothing new goes out */
-        d->startup = sd_event_source_disable_unref(d->startup); /* nor are any loaded */
+        startup_drop(d); /* nor are any loaded */
         sd_notify(false, "STOPPING=1");
         log_info("stopping (%s)", strsignal((int)si->ssi_signo));
         deliver_shutdown(d->delivery, STOP_TIMEOUT_USEC, stopped, d);
@@ -647,10 +657,7 @@ static void daemon_free(Daemon *d)
         /* Delivery first: its jobs point into the reminders' bookkeeping. */
         d->reload = reload_free(d->reload);
         d->publish = publish_free(d->publish);
-        if (d->startup) {
-                d->startup = sd_event_source_disable_unref(d->startup);
-                clock_busy_end();
-        }
+        startup_drop(d);
         http_free(d->http);
         refresh_free(d->refresh);
         deliver_free(d->delivery);
