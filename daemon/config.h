@@ -37,12 +37,19 @@ typedef struct Setting {
         bool comment;       /* an inline comment was cut from one of its lines */
 } Setting;
 
+/* Where a setting was, once the config is parsed (config_line). */
+typedef struct KeyLine {
+        const char *key;
+        unsigned line;
+} KeyLine;
+
 /* One [kind:id] section as read. */
 typedef struct Section {
         char *kind, *id;
         unsigned line;
-        Setting *settings;
+        Setting *settings; /* as read; NULL once parsed, when keys says where each was */
         size_t n_settings, alloc;
+        KeyLine *keys; /* n_settings of them, once parsed */
 } Section;
 
 /* Holiday calendars: absolute paths or http(s) URLs. */
@@ -161,7 +168,7 @@ typedef struct Config {
         size_t n_pairings;
         Section *sections;
         size_t n_sections, alloc_sections;
-        char *strings; /* the sections' names and settings' keys and values, once read (config_read) */
+        char *strings; /* the sections' names and settings' keys (and values until parsed), once read */
 } Config;
 
 /* Reads and validates path. Returns 0, or -EINVAL with the errors in
