@@ -238,6 +238,7 @@ static void publish_done(Daemon *d, Publish *p)
         if (d->http)
                 http_set_feeds(d->http, TAKE_PTR(p->feeds));
         d->published = true;
+        schedule_published(d->schedule); /* the feeds have their texts now */
         /* The components the texts replaced, and the texts of the feeds,
          * were freed in small pieces all over the heap: give the pages back. */
         malloc_trim(0);

@@ -60,6 +60,8 @@ typedef struct Schedule {
         struct NextCache *next; /* per meeting: schedule_next()'s last answer */
         Buf texts;              /* the packed meetings' texts (schedule_pack), each ending in a NUL */
         size_t *text_at;        /* per meeting: where its text starts, SIZE_MAX if not packed */
+        Buf cores;              /* the packed meetings' VEVENTs with only what says when (schedule_pack) */
+        size_t *core_at;        /* per meeting: where its core starts, SIZE_MAX if not packed */
         char (*fingerprints)[17]; /* per meeting: schedule_fingerprint()'s answer, "" until asked */
 } Schedule;
 
@@ -165,6 +167,10 @@ bool schedule_may_start(const Schedule *s, const Meeting *m, int64_t from, int64
 void schedule_pack(Schedule *s, size_t meeting, const char *text);
 /* The text a packed meeting keeps, or NULL. */
 const char *schedule_text(const Schedule *s, size_t meeting);
+/* The feeds of s are published: the packed meetings' texts are dropped
+ * (schedule_text() is NULL then); their cores, all that expansions read,
+ * stay. */
+void schedule_published(Schedule *s);
 
 /* The UTC instant of DTSTART: the first occurrence of the rule. */
 int64_t schedule_first_start(icalcomponent *vevent);

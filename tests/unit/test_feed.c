@@ -708,10 +708,23 @@ static void test_edge_occurrence(void **state)
         fixture_free(&f);
 }
 
+static void expect_same_occurrences(const Occurrence *before, const Occurrence *after, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                assert_ptr_equal(after[i].meeting, before[i].meeting);
+                assert_int_equal(after[i].start, before[i].start);
+                assert_int_equal(after[i].end, before[i].end);
+                assert_int_equal(after[i].rid, before[i].rid);
+                assert_int_equal(after[i].status, before[i].status);
+                assert_string_equal(after[i].reason ? after[i].reason : "", before[i].reason ? before[i].reason : "");
+        }
+}
+
 /* A packed schedule (schedule_pack: each meeting kept as the text of its
- * published VEVENTs, libical's components freed) publishes the same bytes
- * and expands to the same occurrences as before: its rule, skips, moves
- * and occurrences at DST edges all read back from the text. */
+ * published VEVENTs and as their cores, libical's components freed)
+ * publishes the same bytes and expands to the same occurrences as before:
+ * its rule, skips, moves and occurrences at DST edges all read back from
+ * the cores, also once the texts are dropped (schedule_published). */
 static void test_packed_schedule(void **state)
 {
         (void)state;
@@ -741,18 +754,19 @@ static void test_packed_schedule(void **state)
         assert_string_equal(all2, all);
         assert_string_equal(dept2, dept);
         assert_int_equal(schedule_occurrences(f.s, from, to, NULL, true, &after), n);
-        for (size_t i = 0; i < n; i++) {
-                assert_ptr_equal(after[i].meeting, before[i].meeting);
-                assert_int_equal(after[i].start, before[i].start);
-                assert_int_equal(after[i].end, before[i].end);
-                assert_int_equal(after[i].rid, before[i].rid);
-                assert_int_equal(after[i].status, before[i].status);
-                assert_string_equal(after[i].reason ? after[i].reason : "", before[i].reason ? before[i].reason : "");
-        }
+        expect_same_occurrences(before, after, n);
         Occurrence o;
         assert_true(schedule_next(f.s, &f.l.config->meetings[0], utc(2026, 4, 12, 0, 0), &o));
         assert_int_equal(o.status, OCCURRENCE_MOVED);
         assert_int_equal(o.start, utc(2026, 4, 13, 13, 0));
+        /* once published only the cores stay: the same occurrences */
+        schedule_published(f.s);
+        for (size_t i = 0; i < f.s->n_events; i++)
+                assert_null(schedule_text(f.s, i));
+        free(after);
+        after = NULL;
+        assert_int_equal(schedule_occurrences(f.s, from, to, NULL, true, &after), n);
+        expect_same_occurrences(before, after, n);
         free(all), free(dept), free(all2), free(dept2), free(before), free(after);
         fixture_free(&f);
 }
