@@ -536,15 +536,12 @@ static int on_reload(sd_event_source *source, void *userdata)
                 rl->step = RELOAD_NEXT;
                 return 0;
         }
-        case RELOAD_NEXT: {
-                const Schedule *s = rl->schedule;
-                Occurrence occ;
-                for (size_t k = 0; k < RELOAD_MEETINGS && rl->next < s->config->n_meetings; k++, rl->next++)
-                        schedule_next(s, &s->config->meetings[rl->next], o.now, &occ);
-                if (rl->next == s->config->n_meetings)
+        case RELOAD_NEXT:
+                reminders_prepare(d->reminders, rl->schedule, rl->next, RELOAD_MEETINGS, false);
+                rl->next += RELOAD_MEETINGS;
+                if (rl->next >= rl->schedule->config->n_meetings)
                         rl->step = RELOAD_SWITCH;
                 return 0;
-        }
         case RELOAD_SWITCH:
                 reload_switch(d, rl);
                 return 0;
@@ -714,7 +711,7 @@ static int on_startup(sd_event_source *source, void *userdata)
 {
         Daemon *d = userdata;
         (void)source;
-        reminders_prepare(d->reminders, d->schedule, d->startup_next, STARTUP_MEETINGS);
+        reminders_prepare(d->reminders, d->schedule, d->startup_next, STARTUP_MEETINGS, true);
         d->startup_next += STARTUP_MEETINGS;
         if (d->startup_next < d->schedule->config->n_meetings)
                 return 0;

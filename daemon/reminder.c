@@ -686,11 +686,11 @@ void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool s
         on_timer(r);
 }
 
-void reminders_prepare(Reminders *r, const Schedule *s, size_t first, size_t n)
+void reminders_prepare(Reminders *r, const Schedule *s, size_t first, size_t n, bool startup)
 {
         int64_t now = clock_now(), alive;
         if (first == 0)
-                r->prepare_from = ledger_get_alive(r->ledger, &alive) == 0 && alive < now ? alive : now + 1;
+                r->prepare_from = startup && ledger_get_alive(r->ledger, &alive) == 0 && alive < now ? alive : now + 1;
         /* record_missed() asks from when the daemon was last alive, the
          * reminders from now: the answer from the earlier stands for both
          * unless an occurrence lies between (schedule_next). */

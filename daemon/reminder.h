@@ -37,11 +37,11 @@ void reminders_set_listener(Reminders *r, void (*changed)(void *userdata), void 
  * "Holidays and changes"). On start-up, reminders of meetings that started
  * while the daemon was down are recorded as missed. */
 void reminders_load(Reminders *r, const Schedule *s, const Schedule *old, bool startup);
-/* Before a start-up's reminders_load(), a batch at a time on the loop:
- * meetings [first, first + n) of s have their next occurrence found (an
- * iterator each, the bulk of the load) from where reminders_load() will
- * ask, and schedule_next() keeps it. */
-void reminders_prepare(Reminders *r, const Schedule *s, size_t first, size_t n);
+/* Before reminders_load(), a batch at a time on the loop (start-up, a
+ * reload): meetings [first, first + n) of s have their next occurrence
+ * found (an iterator each, the bulk of the load) from where
+ * reminders_load() will ask, and schedule_next() keeps it. */
+void reminders_prepare(Reminders *r, const Schedule *s, size_t first, size_t n, bool startup);
 /* While held (a reload under way: the plan they go by is being replaced),
  * nothing due goes out; released, what fell due meanwhile goes at once.
  * reminders_load() releases them too. */

@@ -245,7 +245,7 @@ static void expand_meeting(const Schedule *s, size_t i, int64_t from, int64_t to
                 return; /* a text that does not read back: cannot happen with libical's own */
         size_t first = *n, extra = ev.n;
         if (ev.event)
-                expand(ev.event, ev.parsed || !s->rrules ? NULL : s->rrules[i], m, from, to,
+                expand(ev.event, s->rrules[i] /* NULL once packed */, m, from, to,
                        max > SIZE_MAX - extra ? SIZE_MAX : max + extra, ret, n, alloc);
         size_t kept = first;
         for (size_t k = first; k < *n; k++)
