@@ -294,7 +294,7 @@ static void export_pack(Schedule *s, size_t meeting, void *userdata)
 {
         (void)userdata;
         _cleanup_free_ char *text = feed_event_text(s, meeting, NULL);
-        schedule_pack(s, meeting, text);
+        schedule_pack_text(s, meeting, text);
 }
 
 static int cmd_export(const Options *o)

@@ -150,8 +150,9 @@ static bool packed(const Schedule *s, size_t i);
 
 static void events_get(const Schedule *s, size_t i, Events *e)
 {
-        /* a packed meeting's core: what says when, the rest is in the feeds */
-        const char *text = packed(s, i) ? s->cores.s + s->core_at[i] : NULL;
+        /* a packed meeting's core: what says when, the rest is in the feeds
+         * (packed without one: its whole text) */
+        const char *text = s->core_at && s->core_at[i] != SIZE_MAX ? s->cores.s + s->core_at[i] : schedule_text(s, i);
         if (!text) {
                 *e = (Events){s->events[i], s->exceptions[i], s->n_exceptions[i], NULL, NULL};
                 return;
@@ -412,25 +413,20 @@ static size_t *offsets_new(size_t n)
         return v;
 }
 
-void schedule_pack(Schedule *s, size_t i, const char *text)
+static void pack_text(Schedule *s, size_t i, const char *text)
 {
         /* One buffer for every meeting's text: 5000 small strings freed
          * and allocated among the components they replace kept most of
          * the components' pages resident. */
         if (!s->text_at)
                 s->text_at = offsets_new(s->n_events);
-        if (!s->core_at)
-                s->core_at = offsets_new(s->n_events);
         s->text_at[i] = s->texts.len;
         buf_append(&s->texts, text);
         buf_append_n(&s->texts, "", 1); /* each text ends with its own NUL */
-        s->core_at[i] = s->cores.len;
-        rrule_attach(s, i);
-        if (s->events[i])
-                core_append(&s->cores, s->events[i]);
-        for (size_t k = 0; k < s->n_exceptions[i]; k++)
-                core_append(&s->cores, s->exceptions[i][k]);
-        buf_append_n(&s->cores, "", 1);
+}
+
+static void pack_drop(Schedule *s, size_t i)
+{
         if (s->events[i])
                 icalcomponent_free(s->events[i]);
         for (size_t k = 0; k < s->n_exceptions[i]; k++)
@@ -443,6 +439,27 @@ void schedule_pack(Schedule *s, size_t i, const char *text)
         s->rrules[i] = NULL;
 }
 
+void schedule_pack(Schedule *s, size_t i, const char *text)
+{
+        pack_text(s, i, text);
+        if (!s->core_at)
+                s->core_at = offsets_new(s->n_events);
+        s->core_at[i] = s->cores.len;
+        rrule_attach(s, i);
+        if (s->events[i])
+                core_append(&s->cores, s->events[i]);
+        for (size_t k = 0; k < s->n_exceptions[i]; k++)
+                core_append(&s->cores, s->exceptions[i][k]);
+        buf_append_n(&s->cores, "", 1);
+        pack_drop(s, i);
+}
+
+void schedule_pack_text(Schedule *s, size_t i, const char *text)
+{
+        pack_text(s, i, text);
+        pack_drop(s, i);
+}
+
 const char *schedule_text(const Schedule *s, size_t i)
 {
         return s->text_at && s->text_at[i] != SIZE_MAX ? s->texts.s + s->text_at[i] : NULL;
@@ -450,7 +467,7 @@ const char *schedule_text(const Schedule *s, size_t i)
 
 static bool packed(const Schedule *s, size_t i)
 {
-        return s->core_at && s->core_at[i] != SIZE_MAX;
+        return (s->core_at && s->core_at[i] != SIZE_MAX) || schedule_text(s, i);
 }
 
 void schedule_published(Schedule *s)

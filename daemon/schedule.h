@@ -83,7 +83,7 @@ typedef struct ScheduleOptions {
         bool fetch;     /* fetch a holiday calendar URL that has no cached copy yet */
         bool simulated; /* a simulated clock: state in <state_dir>/simulated */
         /* If set, called as soon as each meeting is built, with its index:
-         * `tandem export` packs it there (schedule_pack), so that 10,000
+         * `tandem export` packs it there (schedule_pack_text), so that 10,000
          * meetings are never all held as libical components at once. */
         void (*built)(Schedule *s, size_t meeting, void *userdata);
         /* What the daemon remembers (history.h), or NULL: hosts start at
@@ -165,6 +165,12 @@ bool schedule_may_start(const Schedule *s, const Meeting *m, int64_t from, int64
  * back, so what is published stays the single source of truth;
  * events[i] and exceptions[i] are NULL then. */
 void schedule_pack(Schedule *s, size_t meeting, const char *text);
+/* The same without the core that schedule_published() keeps, for a run
+ * that renders the feed once and exits (tandem export): a tenth of an
+ * export of 10,000 meetings went into cores nothing read. Expansions read
+ * the whole text back then. */
+void schedule_pack_text(Schedule *s, size_t meeting, const char *text);
+/* (schedule_published() is not for such a schedule: it would drop all.) */
 /* The text a packed meeting keeps, or NULL. */
 const char *schedule_text(const Schedule *s, size_t meeting);
 /* The feeds of s are published: the packed meetings' texts are dropped

@@ -724,10 +724,10 @@ static void expect_same_occurrences(const Occurrence *before, const Occurrence *
  * published VEVENTs and as their cores, libical's components freed)
  * publishes the same bytes and expands to the same occurrences as before:
  * its rule, skips, moves and occurrences at DST edges all read back from
- * the cores, also once the texts are dropped (schedule_published). */
-static void test_packed_schedule(void **state)
+ * the cores, also once the texts are dropped (schedule_published). Packed
+ * without cores (schedule_pack_text, tandem export), from the texts. */
+static void check_packed(bool cores)
 {
-        (void)state;
         Fixture f = fixture_new("[department:a]\n[department:b]\n[department:c]\n"
                                 "[meeting:night]\ntitle = Night shift handover\ndepartments = a, b\nday = sunday\n"
                                 "time = 02:30\ntimezone = America/New_York\nstart = 2026-03-01\n"
@@ -744,7 +744,7 @@ static void test_packed_schedule(void **state)
 
         for (size_t i = 0; i < f.s->n_events; i++) {
                 char *text = feed_event_text(f.s, i, meta);
-                schedule_pack(f.s, i, text);
+                (cores ? schedule_pack : schedule_pack_text)(f.s, i, text);
                 free(text);
                 assert_null(f.s->events[i]);
                 assert_non_null(schedule_text(f.s, i));
@@ -759,6 +759,9 @@ static void test_packed_schedule(void **state)
         assert_true(schedule_next(f.s, &f.l.config->meetings[0], utc(2026, 4, 12, 0, 0), &o));
         assert_int_equal(o.status, OCCURRENCE_MOVED);
         assert_int_equal(o.start, utc(2026, 4, 13, 13, 0));
+        assert_int_equal(f.s->cores.len > 0, cores);
+        if (!cores)
+                goto done;
         /* once published only the cores stay: the same occurrences */
         schedule_published(f.s);
         for (size_t i = 0; i < f.s->n_events; i++)
@@ -767,8 +770,16 @@ static void test_packed_schedule(void **state)
         after = NULL;
         assert_int_equal(schedule_occurrences(f.s, from, to, NULL, true, &after), n);
         expect_same_occurrences(before, after, n);
+done:
         free(all), free(dept), free(all2), free(dept2), free(before), free(after);
         fixture_free(&f);
+}
+
+static void test_packed_schedule(void **state)
+{
+        (void)state;
+        check_packed(true);
+        check_packed(false);
 }
 
 int main(void)
