@@ -2,6 +2,9 @@
  * Exit status: 0 success, 1 the config or the work failed, 2 usage. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "clock.h"
@@ -297,8 +300,30 @@ static void export_pack(Schedule *s, size_t meeting, void *userdata)
         schedule_pack_text(s, meeting, text);
 }
 
+/* An export builds its heap once and exits. On a VM where a page fault
+ * costs ~10 us, a quarter of an export of 10,000 meetings went into
+ * faulting its heap in 4 KiB at a time (9,155 faults). Grown once by
+ * 64 MiB (pages never touched cost nothing), kept (no trimming, large
+ * buffers from it too rather than mmaps of their own) and marked for
+ * transparent huge pages, it is faulted in 2 MiB at a time: 1,392 faults.
+ * A heap that outgrows it goes on in ordinary pages. */
+static void export_heap(void)
+{
+        const uintptr_t huge = 2 << 20;
+        mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest */
+        mallopt(M_TRIM_THRESHOLD, 64 << 20);
+        mallopt(M_TOP_PAD, 64 << 20);
+        uintptr_t start = ((uintptr_t)sbrk(0) + huge - 1) & ~(huge - 1);
+        void *volatile grow = malloc(1 << 20); /* more than the heap has: it grows by the pad */
+        free(grow);
+        uintptr_t end = (uintptr_t)sbrk(0) & ~(huge - 1);
+        if (end > start)
+                (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice: refused, nothing changes */
+}
+
 static int cmd_export(const Options *o)
 {
+        export_heap();
         /* Not freed: the process ends here, and the kernel takes it all back
          * at once (freeing 10,000 meetings one by one cost a tenth of an
          * export). Kept reachable for leak checkers. */
