@@ -26,8 +26,16 @@
  * hostile or broken Retry-After from overflowing the arithmetic. */
 #define RETRY_AFTER_MAX_SECS (366LL * 86400)
 
+/* Where requests go, as libcurl reads a URL: scheme, host and port. */
+typedef struct Host {
+        char *key;
+        unsigned running;             /* requests handed to libcurl */
+        struct Job *parked, *parked_last; /* started, waiting for one of them to end */
+} Host;
+
 typedef struct Endpoint {
         char *url;
+        Host *host;
         int64_t next_allowed; /* clock usec */
         bool busy;            /* a request in flight */
         unsigned chosen;      /* the dispatch pass that picked a job for it */
@@ -44,7 +52,9 @@ typedef struct Job {
         int attempts;
         DeliverCallbacks cb;
         void *userdata;
-        /* in flight */
+        /* in flight: started (its attempt recorded), then handed to libcurl */
+        bool started;
+        struct Job *next_parked;
         CURL *easy;
         struct curl_slist *headers;
         char errbuf[CURL_ERROR_SIZE];
@@ -64,7 +74,12 @@ struct Delivery {
         Endpoint **endpoints;
         size_t n_endpoints, alloc_endpoints;
         StrMap endpoint_urls; /* url -> Endpoint */
-        size_t n_jobs, n_in_flight;
+        Host **hosts;
+        size_t n_hosts, alloc_hosts;
+        StrMap host_keys;     /* Host.key -> Host */
+        CURL **spare;         /* easy handles of finished requests, for the next */
+        size_t n_spare, alloc_spare;
+        size_t n_jobs, n_in_flight; /* in flight: started */
         sd_event_source *pass_end_timer; /* a pass's end put off while requests are in flight */
         uint64_t retries;
         unsigned pass;
@@ -149,6 +164,51 @@ DeliverVerdict deliver_judge(int http_status, int attempts, int64_t retry_after_
 
 /* ---- jobs --------------------------------------------------------- */
 
+/* Requests handed to libcurl at once per host: as many as it can run.
+ * Over HTTP/1.1 that is one per connection; an https:// host may speak
+ * HTTP/2, where libcurl runs up to 100 on one connection (its default
+ * CURLMOPT_MAX_CONCURRENT_STREAMS). The others wait here, not in libcurl:
+ * a thousand reminders due at once on one host made libcurl allocate a
+ * thousand transfers and walk them all at every step, and the first
+ * request left 0.1 s late. */
+#define HOST_RUNNING_HTTP CURLLOOP_HOST_CONNECTIONS
+#define HOST_RUNNING_HTTPS 100
+
+static unsigned host_limit(const Host *h)
+{
+        return strncasecmp(h->key, "https://", 8) == 0 ? HOST_RUNNING_HTTPS : HOST_RUNNING_HTTP;
+}
+
+static char *host_key(const char *url)
+{
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *key = NULL;
+        if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+                key = xasprintf("%s://%s:%s", scheme, host, port);
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return key ? key : xstrdup(url); /* not libcurl's to read: on its own */
+}
+
+static Host *host_get(Delivery *d, const char *url)
+{
+        _cleanup_free_ char *key = host_key(url);
+        Host *h = strmap_get(&d->host_keys, key);
+        if (h)
+                return h;
+        GROW(d->hosts, d->n_hosts, d->alloc_hosts);
+        h = xcalloc(1, sizeof(Host));
+        h->key = TAKE_PTR(key);
+        d->hosts[d->n_hosts++] = h;
+        strmap_put(&d->host_keys, h->key, h);
+        return h;
+}
+
 static Endpoint *endpoint_get(Delivery *d, const char *url)
 {
         Endpoint *e = strmap_get(&d->endpoint_urls, url);
@@ -157,6 +217,7 @@ static Endpoint *endpoint_get(Delivery *d, const char *url)
         GROW(d->endpoints, d->n_endpoints, d->alloc_endpoints);
         e = xcalloc(1, sizeof(Endpoint));
         e->url = xstrdup(url);
+        e->host = host_get(d, url);
         d->endpoints[d->n_endpoints++] = e;
         strmap_put(&d->endpoint_urls, e->url, e);
         return e;
@@ -170,19 +231,75 @@ static void job_unlink(Delivery *d, Job *job)
         d->n_jobs--;
 }
 
-/* Ends the request in flight, if any: the handle goes, the endpoint is
- * free again, and the step clock may move on. */
+/* An easy handle for a request: a finished request's, reset, or a new one. */
+static CURL *easy_get(Delivery *d)
+{
+        if (d->n_spare == 0)
+                return curlloop_easy();
+        CURL *e = d->spare[--d->n_spare];
+        curl_easy_reset(e);
+        return e;
+}
+
+/* Kept for the next request of a burst (its buffers stay allocated), up
+ * to what may run at once; all let go once none is in flight. */
+static void easy_put(Delivery *d, CURL *e)
+{
+        if (d->n_spare >= HOST_RUNNING_HTTPS) {
+                curl_easy_cleanup(e);
+                return;
+        }
+        GROW(d->spare, d->n_spare, d->alloc_spare);
+        d->spare[d->n_spare++] = e;
+}
+
+static void spare_free(Delivery *d)
+{
+        while (d->n_spare > 0)
+                curl_easy_cleanup(d->spare[--d->n_spare]);
+}
+
+static void park(Host *h, Job *job)
+{
+        job->next_parked = NULL;
+        *(h->parked_last ? &h->parked_last->next_parked : &h->parked) = job;
+        h->parked_last = job;
+}
+
+static void unpark(Host *h, Job *job)
+{
+        Job **p = &h->parked, *prev = NULL;
+        while (*p && *p != job)
+                prev = *p, p = &(*p)->next_parked;
+        if (!*p)
+                return;
+        *p = job->next_parked;
+        if (h->parked_last == job)
+                h->parked_last = prev;
+        job->next_parked = NULL;
+}
+
+/* Ends the request in flight, if any (handed to libcurl or parked): the
+ * handle goes, the endpoint is free again, and the step clock may move
+ * on. */
 static void job_release(Job *job)
 {
-        if (!job->easy)
+        if (!job->started)
                 return;
-        curlloop_remove(job->owner->curl, job->easy);
-        curl_easy_cleanup(job->easy);
-        job->easy = NULL;
+        Delivery *d = job->owner;
+        Host *h = job->endpoint->host;
+        if (job->easy) {
+                curlloop_remove(d->curl, job->easy);
+                easy_put(d, job->easy);
+                job->easy = NULL;
+                h->running--;
+        } else
+                unpark(h, job);
         curl_slist_free_all(job->headers);
         job->headers = NULL;
+        job->started = false;
         job->endpoint->busy = false;
-        job->owner->n_in_flight--;
+        d->n_in_flight--;
         clock_busy_end();
 }
 
@@ -259,20 +376,14 @@ static struct curl_slist *job_headers(const Job *job)
         return h;
 }
 
-/* Starts the request; on failure nothing is left behind and the endpoint
- * stays free. */
-static int job_start(Delivery *d, Job *job)
+/* Hands a started job's request to libcurl. */
+static int job_run(Delivery *d, Job *job)
 {
-        char host[256];
         long timeout_ms = (long)(clock_real_span(REQUEST_TIMEOUT_USEC, REQUEST_TIMEOUT_FLOOR_USEC) / 1000);
-        CURL *e = curlloop_easy();
+        CURL *e = easy_get(d);
         if (!e)
                 return -ENOMEM;
-        job->easy = e;
         job->headers = job_headers(job);
-        job->retry_after = -1;
-        buf_free(&job->response);
-        job->errbuf[0] = '\0';
         curl_easy_setopt(e, CURLOPT_URL, job->endpoint->url);
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, job->msg.body ? job->msg.body : "");
@@ -288,12 +399,37 @@ static int job_start(Delivery *d, Job *job)
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, job->errbuf);
         curl_easy_setopt(e, CURLOPT_PRIVATE, job);
         if (curlloop_add(d->curl, e) < 0) {
-                curl_easy_cleanup(e);
-                job->easy = NULL;
+                easy_put(d, e);
                 curl_slist_free_all(job->headers);
                 job->headers = NULL;
                 return -EIO;
         }
+        job->easy = e;
+        job->endpoint->host->running++;
+        return 0;
+}
+
+static void job_cannot_run(Job *job)
+{
+        snprintf(job->last_error, sizeof job->last_error, "cannot start a request");
+        job_finish(job, false, false);
+}
+
+/* Starts the request, whose attempt the gate has recorded: handed to
+ * libcurl, or parked until one to its host ends. On failure nothing is
+ * left behind and the endpoint stays free. */
+static int job_start(Delivery *d, Job *job)
+{
+        char host[256];
+        Host *h = job->endpoint->host;
+        job->retry_after = -1;
+        buf_free(&job->response);
+        job->errbuf[0] = '\0';
+        if (h->running < host_limit(h) && job_run(d, job) < 0)
+                return -EIO;
+        if (!job->easy)
+                park(h, job);
+        job->started = true;
         clock_busy_begin();
         d->n_in_flight++;
         job->attempts++;
@@ -301,6 +437,20 @@ static int job_start(Delivery *d, Job *job)
         job->endpoint->next_allowed = clock_now_usec() + PACING_USEC;
         log_debug("%s: posting to %s (attempt %d)", job->label, log_url_host(job->endpoint->url, host), job->attempts);
         return 0;
+}
+
+/* Parked requests take the places of those that ended. */
+static void hosts_run(Delivery *d)
+{
+        for (size_t i = 0; i < d->n_hosts; i++) {
+                Host *h = d->hosts[i];
+                while (h->parked && h->running < host_limit(h)) {
+                        Job *job = h->parked;
+                        unpark(h, job);
+                        if (job_run(d, job) < 0)
+                                job_cannot_run(job);
+                }
+        }
 }
 
 /* A finished request: success, a retry later, or a final failure. */
@@ -425,6 +575,9 @@ static void on_transfer(CURL *easy, CURLcode result, void *userdata)
 static void after_transfers(void *userdata)
 {
         Delivery *d = userdata;
+        hosts_run(d);
+        if (d->n_in_flight == 0)
+                spare_free(d);
         if (d->n_jobs > d->n_in_flight || d->stopping)
                 dispatch(d);
         pass_end_soon(d);
@@ -458,7 +611,7 @@ static size_t choose(Delivery *d, int64_t now, Job ***ret, int64_t *next)
         d->pass++;
         for (job = d->jobs; job; job = following) {
                 following = job->next;
-                if (job->easy)
+                if (job->started)
                         continue;
                 if (now >= job->deadline) {
                         if (!job->last_error[0])
@@ -510,10 +663,8 @@ static void dispatch(Delivery *d)
                         d->written++; /* every outcome recorded so far is on disk */
         }
         for (size_t i = 0; i < n; i++)
-                if (job_start(d, chosen[i]) < 0) {
-                        snprintf(chosen[i]->last_error, sizeof chosen[i]->last_error, "cannot start a request");
-                        job_finish(chosen[i], false, false);
-                }
+                if (job_start(d, chosen[i]) < 0)
+                        job_cannot_run(chosen[i]);
         if (next == INT64_MAX)
                 clock_timer_off(d->wake);
         else
@@ -639,6 +790,14 @@ Delivery *deliver_free(Delivery *d)
         }
         free(d->endpoints);
         strmap_free(&d->endpoint_urls);
+        for (size_t i = 0; i < d->n_hosts; i++) {
+                free(d->hosts[i]->key);
+                free(d->hosts[i]);
+        }
+        free(d->hosts);
+        strmap_free(&d->host_keys);
+        spare_free(d);
+        free(d->spare);
         sd_event_source_disable_unref(d->pass_end_timer);
         curlloop_free(d->curl);
         clock_timer_free(d->wake);
