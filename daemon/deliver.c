@@ -186,8 +186,11 @@ static char *host_key(const char *url)
         if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
             curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
             curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+                for (char *c = host; *c; c++) /* Hooks.Slack.com is hooks.slack.com */
+                        *c = (char)tolower((unsigned char)*c);
                 key = xasprintf("%s://%s:%s", scheme, host, port);
+        }
         curl_free(scheme);
         curl_free(host);
         curl_free(port);
@@ -409,6 +412,14 @@ static int job_run(Delivery *d, Job *job)
         return 0;
 }
 
+static void job_give_up(Job *job)
+{
+        if (!job->last_error[0])
+                snprintf(job->last_error, sizeof job->last_error, "the deadline passed before it could be sent");
+        log_error("%s: giving up: %s", job->label, job->last_error);
+        job_finish(job, false, false);
+}
+
 static void job_cannot_run(Job *job)
 {
         snprintf(job->last_error, sizeof job->last_error, "cannot start a request");
@@ -439,15 +450,21 @@ static int job_start(Delivery *d, Job *job)
         return 0;
 }
 
-/* Parked requests take the places of those that ended. */
+/* Parked requests take the places of those that ended, unless their
+ * deadline passed while they waited (the meeting started: a slow host
+ * answering a burst 16 at a time): given up then, as choose() gives up a
+ * job not started by then, with nothing sent. */
 static void hosts_run(Delivery *d)
 {
+        int64_t now = clock_now_usec();
         for (size_t i = 0; i < d->n_hosts; i++) {
                 Host *h = d->hosts[i];
                 while (h->parked && h->running < host_limit(h)) {
                         Job *job = h->parked;
                         unpark(h, job);
-                        if (job_run(d, job) < 0)
+                        if (now >= job->deadline)
+                                job_give_up(job);
+                        else if (job_run(d, job) < 0)
                                 job_cannot_run(job);
                 }
         }
@@ -614,10 +631,7 @@ static size_t choose(Delivery *d, int64_t now, Job ***ret, int64_t *next)
                 if (job->started)
                         continue;
                 if (now >= job->deadline) {
-                        if (!job->last_error[0])
-                                snprintf(job->last_error, sizeof job->last_error, "the deadline passed before it could be sent");
-                        log_error("%s: giving up: %s", job->label, job->last_error);
-                        job_finish(job, false, false);
+                        job_give_up(job);
                         continue;
                 }
                 if (job->endpoint->busy || job->endpoint->chosen == d->pass)

@@ -216,8 +216,11 @@ class Daemon:
     stderr going to files in the test's directory and standard input a pipe
     that advance() writes instants to."""
 
-    def __init__(self, test, config, clock, name="daemon"):
+    def __init__(self, test, config, clock, name="daemon", rate=None):
+        """rate: a clock running that many times faster than the real one
+        (--clock-rate) instead of the step clock; advance() is not for it."""
         self.test = test
+        self.rate = rate
         self.config = config
         self.clock = instant(clock) if isinstance(clock, str) else int(clock)
         self.now = self.clock
@@ -233,7 +236,8 @@ class Daemon:
         """wrapper: a command line that runs tandem's (its last words)."""
         out = open(self.out_path, "wb")
         open(self.err_path, "wb").close()
-        argv = list(wrapper) + [TANDEM, "-c", self.config, "run", "--clock", rfc3339(self.clock), "--clock-step"]
+        argv = list(wrapper) + [TANDEM, "-c", self.config, "run", "--clock", rfc3339(self.clock)]
+        argv += ["--clock-rate", str(self.rate)] if self.rate else ["--clock-step"]
         env = dict(os.environ, **(extra_env or {}))
         # Standard error through a pipe, copied to the file here: what the
         # daemon logs gets through even when its own writes to files fail
@@ -429,8 +433,8 @@ class TestCase(unittest.TestCase):
         self.sink = Sink().start()
         self.addCleanup(self.sink.stop)
 
-    def daemon(self, clock, start=True, name="daemon"):
-        d = Daemon(self, self.config, clock, name=name)
+    def daemon(self, clock, start=True, name="daemon", rate=None):
+        d = Daemon(self, self.config, clock, name=name, rate=rate)
         return d.start() if start else d
 
     def feed_dir(self):

@@ -202,6 +202,32 @@ class Delivery(harness.TestCase):
         self.assertEqual(len(rows), 80)
         self.assertTrue(all(r["status"] == "sent" and r["attempts"] == 1 for r in rows), rows)
 
+    def test_parked_given_up_at_meeting_start(self):
+        """Eighty webhooks on one host that answers in 0.3 s, all due a
+        minute before the meeting, on a clock 60 times the real one: 16 go
+        out at a time, the others wait their turn (parked), and those whose
+        turn comes after the meeting started are given up, not sent late.
+        A wave lasts at least 0.3 s, 18 s of the daemon's clock, so the
+        fifth cannot leave before the meeting, however fast the machine (the
+        step clock cannot show it: it stands still while requests are in
+        flight)."""
+        hooks = {"d%02d" % i: ("generic", "/slow/300/d%02d" % i) for i in range(80)}
+        harness.write(self.config, config(self.sink, self.state, hooks, remind="1m"))
+        start = instant("2026-03-02T10:00:00Z")
+        daemon = self.daemon(start - 180, rate=60)
+        ledger = harness.Ledger(self.state)
+        done = harness.wait_until(lambda: len(ledger.rows()) == 80 and not ledger.with_status("sending"), 120)
+        daemon.stop()
+        self.assertTrue(done, ledger.rows())
+        reqs = self.sink.requests()
+        self.assertEqual([r.vtime - start for r in reqs if r.vtime >= start], [],
+                         "requests that left after the meeting started (seconds after)")
+        sent, failed = ledger.with_status("sent"), ledger.with_status("failed")
+        self.assertEqual(len(sent) + len(failed), 80)
+        self.assertEqual(len(sent), len(reqs))
+        self.assertLessEqual(len(sent), 64, "more waves than fit before the meeting")
+        self.assertTrue(any("deadline" in (r["error"] or "") for r in failed), failed)
+
 
 if __name__ == "__main__":
     harness.main()
