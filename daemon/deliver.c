@@ -456,13 +456,14 @@ static int job_start(Delivery *d, Job *job)
  * job not started by then, with nothing sent. */
 static void hosts_run(Delivery *d)
 {
-        int64_t now = clock_now_usec();
         for (size_t i = 0; i < d->n_hosts; i++) {
                 Host *h = d->hosts[i];
                 while (h->parked && h->running < host_limit(h)) {
                         Job *job = h->parked;
                         unpark(h, job);
-                        if (now >= job->deadline)
+                        /* the clock read for each: under a running clock
+                         * the handover is stamped a moment later */
+                        if (clock_now_usec() >= job->deadline)
                                 job_give_up(job);
                         else if (job_run(d, job) < 0)
                                 job_cannot_run(job);
