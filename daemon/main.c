@@ -306,16 +306,18 @@ static void export_pack(Schedule *s, size_t meeting, void *userdata)
  * 64 MiB (pages never touched cost nothing), kept (no trimming, large
  * buffers from it too rather than mmaps of their own) and marked for
  * transparent huge pages, it is faulted in 2 MiB at a time: 1,392 faults.
- * A heap that outgrows it goes on in ordinary pages. */
+ * The pad is for that one growth: after it, or if the address space is
+ * too small for it (ulimit -v), the heap grows as glibc's default has it. */
 static void export_heap(void)
 {
         const uintptr_t huge = 2 << 20;
         mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest */
-        mallopt(M_TRIM_THRESHOLD, 64 << 20);
+        mallopt(M_TRIM_THRESHOLD, 128 << 20);
         mallopt(M_TOP_PAD, 64 << 20);
         uintptr_t start = ((uintptr_t)sbrk(0) + huge - 1) & ~(huge - 1);
-        void *volatile grow = malloc(1 << 20); /* more than the heap has: it grows by the pad */
+        void *volatile grow = malloc(1 << 20); /* more than the heap has: it grows by the pad, or fails */
         free(grow);
+        mallopt(M_TOP_PAD, 128 << 10); /* glibc's default */
         uintptr_t end = (uintptr_t)sbrk(0) & ~(huge - 1);
         if (end > start)
                 (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* advice: refused, nothing changes */

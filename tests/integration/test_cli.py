@@ -6,6 +6,7 @@ preview's dates cannot be misread."""
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -115,6 +116,25 @@ class Cli(harness.TestCase):
         self.assertIn("ledger %s/ledger.sqlite" % want, log())
         self.assertTrue(os.path.exists(os.path.join(want, "ledger.sqlite")))
         self.assertEqual(os.listdir(elsewhere), [])
+
+    def test_export_in_a_small_address_space(self):
+        """`tandem export` under `ulimit -v 100000` (98 MiB of address space)
+        writes the same feed as without a limit: the heap it pads for speed
+        (daemon/main.c export_heap) is only had where there is room. It
+        aborted out of memory there once."""
+        with open(harness.TANDEM, "rb") as f:
+            if b"__asan_init" in f.read():
+                self.skipTest("ASan reserves terabytes of address space")
+        harness.write(self.config, harness.ini("[tandem]\ntimezone = Europe/Berlin\nlisten = off\n", MEETING))
+        argv = [harness.TANDEM, "-c", self.config, "export"]
+        free = subprocess.run(argv, capture_output=True, timeout=30)
+        limit = 100000 * 1024
+        small = subprocess.run(argv, capture_output=True, timeout=30,
+                               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+        self.assertEqual(free.returncode, 0, free.stderr)
+        self.assertEqual(small.returncode, 0, small.stderr)
+        self.assertIn(b"BEGIN:VEVENT", free.stdout)
+        self.assertEqual(small.stdout, free.stdout)
 
     def test_preview_dates_are_unambiguous(self):
         harness.write(self.config, harness.ini("[tandem]\ntimezone = Europe/Berlin\nlisten = off\n", MEETING))
