@@ -225,10 +225,7 @@ static int clock_kind(Ledger *l, bool simulated)
  * and keeps its default then). */
 static void sqlite_setup(void)
 {
-        static bool done;
-        if (!done)
-                (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
-        done = true;
+        (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 }
 
 static sqlite3_stmt *prepare(Ledger *l, const char *sql)

@@ -147,12 +147,15 @@ typedef struct Events {
 } Events;
 
 static bool packed(const Schedule *s, size_t i);
+static const char *core_of(const Schedule *s, size_t i);
 
 static void events_get(const Schedule *s, size_t i, Events *e)
 {
         /* a packed meeting's core: what says when, the rest is in the feeds
          * (packed without one: its whole text) */
-        const char *text = s->core_at && s->core_at[i] != SIZE_MAX ? s->cores.s + s->core_at[i] : schedule_text(s, i);
+        const char *text = core_of(s, i);
+        if (!text)
+                text = schedule_text(s, i);
         if (!text) {
                 *e = (Events){s->events[i], s->exceptions[i], s->n_exceptions[i], NULL, NULL};
                 return;
@@ -465,9 +468,15 @@ const char *schedule_text(const Schedule *s, size_t i)
         return s->text_at && s->text_at[i] != SIZE_MAX ? s->texts.s + s->text_at[i] : NULL;
 }
 
+/* A packed meeting's core (schedule_pack), or NULL. */
+static const char *core_of(const Schedule *s, size_t i)
+{
+        return s->core_at && s->core_at[i] != SIZE_MAX ? s->cores.s + s->core_at[i] : NULL;
+}
+
 static bool packed(const Schedule *s, size_t i)
 {
-        return (s->core_at && s->core_at[i] != SIZE_MAX) || schedule_text(s, i);
+        return core_of(s, i) || schedule_text(s, i);
 }
 
 void schedule_published(Schedule *s)
